@@ -1,0 +1,87 @@
+"""The root command group, error handling and the registration of subcommands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+
+from fluxopt import __version__
+from fluxopt.schema.problems import FluxoptError, InvalidInputError
+
+EXIT_INVALID_INPUT = 2
+EXIT_FAILURE = 1
+
+err_console = Console(stderr=True, highlight=False)
+
+
+class FluxoptGroup(click.Group):
+    """A group that turns known errors into a short message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the subcommand; report known errors briefly unless ``--debug`` is given."""
+        try:
+            return super().invoke(ctx)
+        except InvalidInputError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            report_invalid(exc)
+            sys.exit(EXIT_INVALID_INPUT)
+        except FluxoptError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            err_console.print(f"[bold red]error:[/] {exc}")
+            sys.exit(EXIT_FAILURE)
+
+
+def report_invalid(exc: InvalidInputError) -> None:
+    """Print every problem of an invalid input, errors first, on standard error."""
+    errors = exc.errors
+    warnings = [p for p in exc.problems if p.severity == "warning"]
+    err_console.print(
+        f"[bold red]{exc.what} is invalid[/]: {len(errors)} error(s), {len(warnings)} warning(s)"
+    )
+    for problem in errors + warnings:
+        colour = "red" if problem.severity == "error" else "yellow"
+        line = f"  [{colour}]{problem.severity}[/] {problem.location()}: {problem.message}"
+        if problem.hint:
+            line += f"\n      [dim]hint: {problem.hint}[/]"
+        err_console.print(line, soft_wrap=True)
+    err_console.print("Nothing was solved or written. Fix the errors above and run again.")
+
+
+@click.group(cls=FluxoptGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fluxopt")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of short messages.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Orient vacated social dwellings and shortlist scored applicants.
+
+    fluxopt orients each vacated dwelling to a reservation holder under the flux
+    conventions, and proposes a ranked shortlist of scored applicants under the LEC
+    quotas and mixity rules.
+
+    Terms: a holder (réservataire) holds reservation rights on a share of the yearly flow
+    of vacated dwellings (the flux); an applicant's score comes from the territory's grid
+    (cotation); the first quartile (Q1) is the poorest quarter of applicants of an EPCI
+    (intercommunal authority); QPV are priority districts.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _register() -> None:
+    from fluxopt.cli import instance_cmds
+
+    for module in (instance_cmds,):
+        module.register(cli)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``fluxopt`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="fluxopt")
