@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -72,11 +74,24 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def _register() -> None:
-    from fluxopt.cli import instance_cmds
+COMMAND_MODULES = (
+    "instance_cmds",
+    "generate_cmds",
+    "score_cmds",
+    "flux_cmds",
+    "solve_cmds",
+    "batch_cmds",
+    "whatif_cmds",
+)
+"""Modules of ``fluxopt.cli`` that each add their subcommands through ``register(group)``."""
 
-    for module in (instance_cmds,):
-        module.register(cli)
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        qualified = f"fluxopt.cli.{name}"
+        if importlib.util.find_spec(qualified) is None:
+            continue
+        importlib.import_module(qualified).register(cli)
 
 
 _register()
