@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fluxopt.schema.declaration import TABLE_ORDER
+
 
 class Territory(BaseModel):
     """The territory the instance covers (a department in the default perimeter)."""
@@ -55,6 +57,16 @@ class InstanceConfig(BaseModel):
     grid: str = Field(default="", description="Default scoring grid (empty: none).")
     generator: GeneratorInfo | None = None
 
+    @field_validator("tables")
+    @classmethod
+    def _tables_are_declared(cls, tables: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(tables) - set(TABLE_ORDER))
+        if unknown:
+            raise ValueError(
+                f"unknown table(s) {', '.join(unknown)}; known tables: {', '.join(TABLE_ORDER)}"
+            )
+        return tables
+
     @field_validator("months")
     @classmethod
     def _months_are_iso(cls, months: tuple[str, ...]) -> tuple[str, ...]:
@@ -86,10 +98,20 @@ class InstanceConfig(BaseModel):
 
     def table_path(self, folder: Path, table: str) -> Path | None:
         """Path of a table's file, declared or discovered; ``None`` when there is none."""
-        if table in self.tables:
-            return folder / self.tables[table]
-        for suffix in (".csv", ".parquet", ".xlsx"):
-            candidate = folder / f"{table}{suffix}"
-            if candidate.exists():
-                return candidate
-        return None
+        return table_file(folder, table, self.tables)
+
+
+def table_file(folder: Path, table: str, files: dict[str, str]) -> Path | None:
+    """Path of a table's file: as named in ``files``, else discovered by its name.
+
+    A table named in ``files`` (the ``tables`` key of ``instance.yaml``) lives there;
+    otherwise it is ``<table>.csv``, ``<table>.parquet`` or ``<table>.xlsx`` in the folder,
+    the first that exists; ``None`` when there is none.
+    """
+    if table in files:
+        return folder / files[table]
+    for suffix in (".csv", ".parquet", ".xlsx"):
+        candidate = folder / f"{table}{suffix}"
+        if candidate.exists():
+            return candidate
+    return None

@@ -10,7 +10,6 @@ format, and reading them again gives equal tables.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from fluxopt.config import InstanceConfig, Territory
+from fluxopt.config import InstanceConfig, table_file
 from fluxopt.derive import derive_applicants, derive_units
 from fluxopt.schema.checks import (
     check_columns,
@@ -28,7 +27,7 @@ from fluxopt.schema.checks import (
     check_references,
     check_table_present,
 )
-from fluxopt.schema.coerce import coerce_table, read_raw
+from fluxopt.schema.coerce import READERS, coerce_table, read_raw
 from fluxopt.schema.declaration import TABLE_ORDER, schema
 from fluxopt.schema.problems import InvalidInputError, Problem, ProblemLog
 
@@ -133,6 +132,9 @@ class Instance:
         """Write ``instance.yaml`` and every table to ``folder`` in the given format(s).
 
         ``fmt`` is one format for all tables or a mapping table → format (the rest as CSV).
+        Only the declared columns (and undeclared extra ones) are written, never the
+        derived columns; an empty history is not written. Another file of the same table
+        in another format is removed, so that the folder holds one file per table.
         """
         folder.mkdir(parents=True, exist_ok=True)
         files: dict[str, str] = {}
@@ -142,8 +144,9 @@ class Instance:
             if name == "history" and frame.empty:
                 continue
             path = folder / f"{name}.{table_fmt}"
-            for stale in folder.glob(f"{name}.*"):
-                if stale != path and stale.suffix in (".csv", ".parquet", ".xlsx"):
+            for suffix in READERS:
+                stale = folder / f"{name}{suffix}"
+                if stale != path and stale.exists():
                     stale.unlink()
             write_table(frame, path)
             files[name] = path.name
@@ -160,63 +163,86 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     if suffix == ".parquet":
         frame.to_parquet(path, index=False)
         return
+    if suffix not in (".csv", ".xlsx"):
+        raise ValueError(f"unsupported table format {suffix!r}")
     out = frame.copy()
     for column in out.columns:
         series = out[column]
         if pd.api.types.is_datetime64_any_dtype(series):
-            out[column] = series.dt.strftime("%Y-%m-%d").where(series.notna(), None)
+            if suffix == ".csv":
+                out[column] = series.dt.strftime("%Y-%m-%d").astype(object)
+            else:
+                out[column] = pd.Series(series.dt.date, index=series.index, dtype=object)
+            out[column] = out[column].where(series.notna(), None)
         elif pd.api.types.is_bool_dtype(series) and suffix == ".csv":
             out[column] = series.map({True: "true", False: "false"}).astype(object)
     if suffix == ".csv":
         out.to_csv(path, index=False, lineterminator="\n")
-    elif suffix == ".xlsx":
+    else:
         out = out.astype(object).where(out.notna(), None)
         out.to_excel(path, index=False, engine="openpyxl")
-    else:
-        raise ValueError(f"unsupported table format {suffix!r}")
 
 
-def read_config(folder: Path, log: ProblemLog) -> InstanceConfig | None:
-    """Read and check ``instance.yaml``; report what is wrong with it."""
+def read_config(folder: Path, log: ProblemLog) -> tuple[InstanceConfig | None, dict[str, str]]:
+    """Read and check ``instance.yaml``; report what is wrong with it.
+
+    Returns the configuration (``None`` when it is invalid) and the table files it names,
+    which are still used to find the tables when another key of the file is wrong.
+    """
     path = folder / CONFIG_FILE
     if not path.exists():
-        log.error(CONFIG_FILE, "file is missing", f"create {path} (see the README's example)")
-        return None
+        log.error(CONFIG_FILE, "file is missing", f"create {CONFIG_FILE} in {folder}")
+        return None, {}
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        log.error(CONFIG_FILE, f"cannot be read: {exc}", "save it as UTF-8 text")
+        return None, {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        log.error(CONFIG_FILE, f"is not valid YAML{where}: {exc}", "fix the YAML syntax")
-        return None
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        log.error(CONFIG_FILE, f"is not valid YAML{where}: {reason}", "fix the YAML syntax")
+        return None, {}
     if not isinstance(raw, dict):
         log.error(CONFIG_FILE, "must be a mapping of keys to values", "see the README's example")
-        return None
+        return None, {}
+    declared = raw.get("tables")
+    files = (
+        {str(k): str(v) for k, v in declared.items() if isinstance(v, str)}
+        if isinstance(declared, dict)
+        else {}
+    )
     try:
-        return InstanceConfig.model_validate(raw)
+        return InstanceConfig.model_validate(raw), files
     except ValidationError as exc:
         for err in exc.errors():
             loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
             hint = (
                 "remove or rename the key"
                 if err["type"] == "extra_forbidden"
-                else ("see the instance.yaml reference in the README")
+                else "see the instance.yaml reference in the README"
             )
-            log.error(CONFIG_FILE, f"key {loc}: {err['msg']}", hint, column=loc)
-        return None
+            log.error(CONFIG_FILE, f"key {loc}: {err['msg']}", hint, key=loc)
+        return None, files
 
 
 def load_instance(path: Path | str) -> Instance:
-    """Load and validate an instance folder; raise one error listing every problem."""
+    """Load and validate an instance folder; raise one error listing every problem.
+
+    Every check runs even when an earlier one failed (a malformed ``instance.yaml`` does
+    not stop the tables from being checked), so that one run lists every problem; the
+    checks across tables run once every required table could be read.
+    """
     folder = Path(path)
     log = ProblemLog()
     if not folder.is_dir():
         log.error(str(folder), "is not a folder", "give the path of an instance folder")
         log.raise_if_errors(f"instance {folder}")
-    config = read_config(folder, log)
-    tables = _read_tables(folder, config, log)
-    if config is not None:
-        _check_tables(tables, log)
+    config, files = read_config(folder, log)
+    tables = _read_tables(folder, files, log)
+    department = config.territory.department if config is not None else None
+    _check_tables(tables, log, department)
     log.raise_if_errors(f"instance {folder}")
     assert config is not None
     return _make_instance(config, tables, folder, log)
@@ -235,8 +261,8 @@ def instance_from_tables(
                 log.error(name, "table is missing", f"provide a {name} table")
                 continue
             frame = pd.DataFrame(columns=list(spec.required_columns))
-        typed[name] = coerce_table(log, spec, frame.reset_index(drop=True))
-    _check_tables(typed, log)
+        typed[name] = coerce_table(log, spec, frame)
+    _check_tables(typed, log, config.territory.department)
     log.raise_if_errors(f"instance {config.name}")
     return _make_instance(config, typed, folder, log)
 
@@ -247,18 +273,12 @@ def _make_instance(
     return Instance(config=config, tables=tables, folder=folder, warnings=log.warnings)
 
 
-def _read_tables(
-    folder: Path, config: InstanceConfig | None, log: ProblemLog
-) -> dict[str, pd.DataFrame]:
-    fallback = config or InstanceConfig(
-        name=folder.name,
-        territory=Territory(department=""),
-        year=dt.date.today().year,
-    )
+def _read_tables(folder: Path, files: dict[str, str], log: ProblemLog) -> dict[str, pd.DataFrame]:
+    """Read and coerce every table; a missing or unreadable file is reported and skipped."""
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in schema().items():
-        path = fallback.table_path(folder, name)
-        if path is None or not path.exists():
+        path = table_file(folder, name, files)
+        if path is None or not path.is_file():
             if spec.required:
                 shown = path.name if path is not None else f"{name}.csv (or .parquet, .xlsx)"
                 log.error(name, f"file {shown} is missing", f"add the {name} table to {folder}")
@@ -267,21 +287,42 @@ def _read_tables(
         else:
             try:
                 raw = read_raw(path)
+            except UnicodeDecodeError as exc:
+                log.error(
+                    name,
+                    f"cannot read {path.name}: it is not UTF-8 text ({exc.reason})",
+                    "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)",
+                )
+                continue
             except Exception as exc:
-                log.error(name, f"cannot read {path.name}: {exc}", "check the file's format")
+                lines = str(exc).strip().splitlines()
+                reason = lines[0] if lines else type(exc).__name__
+                log.error(
+                    name,
+                    f"cannot read {path.name}: {reason}",
+                    "check that the file is a valid CSV, Parquet or XLSX table",
+                )
+                continue
+            if len(raw.columns) == 0:
+                log.error(
+                    name,
+                    f"file {path.name} is empty (no header line)",
+                    f"write the header line and at least one row: {spec.description}",
+                )
                 continue
         tables[name] = coerce_table(log, spec, raw)
     return tables
 
 
-def _check_tables(tables: dict[str, pd.DataFrame], log: ProblemLog) -> None:
+def _check_tables(tables: dict[str, pd.DataFrame], log: ProblemLog, department: str | None) -> None:
+    """Per-table checks on every table read; checks across tables when all required are."""
     specs = schema()
     for name, frame in tables.items():
         check_table_present(log, specs[name], frame)
         check_columns(log, specs[name], frame)
     if all(name in tables for name, spec in specs.items() if spec.required):
         check_references(log, tables)
-        check_consistency(log, tables)
+        check_consistency(log, tables, department)
 
 
 def validate_path(path: Path | str) -> ProblemLog:

@@ -1,4 +1,4 @@
-"""Subcommands about instances: ``validate``, ``summary`` and ``generate``."""
+"""Subcommands about instances: ``validate``, ``summary`` and ``schema``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,26 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fluxopt.instance import load_instance, validate_path
+from fluxopt.schema.declaration import reference_markdown, schema
+from fluxopt.schema.problems import Problem
 
 console = Console(highlight=False)
+
+EXIT_INVALID = 2
+
+
+def _problem_line(problem: Problem) -> str:
+    colour = "red" if problem.severity == "error" else "yellow"
+    line = (
+        f"[{colour}]{problem.severity}[/] {escape(problem.location())}: {escape(problem.message)}"
+    )
+    if problem.hint:
+        line += f"\n    [dim]hint: {escape(problem.hint)}[/]"
+    return line
 
 
 @click.command("validate")
@@ -26,46 +41,63 @@ def validate_cmd(path: Path, as_json: bool) -> None:
     """
     log = validate_path(path)
     if as_json:
-        records = [
-            {
-                "severity": p.severity,
-                "table": p.table,
-                "row": p.row,
-                "key": p.key,
-                "column": p.column,
-                "message": p.message,
-                "hint": p.hint,
-            }
-            for p in log
-        ]
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([p.as_record() for p in log], ensure_ascii=False, indent=2))
     else:
         for problem in log.errors + log.warnings:
-            colour = "red" if problem.severity == "error" else "yellow"
-            console.print(
-                f"[{colour}]{problem.severity}[/] {problem.location()}: {problem.message}"
-                + (f"\n    [dim]hint: {problem.hint}[/]" if problem.hint else ""),
-                soft_wrap=True,
-            )
+            console.print(_problem_line(problem), soft_wrap=True)
         verdict = "[bold red]invalid[/]" if log.errors else "[bold green]valid[/]"
         console.print(
-            f"{path}: {verdict} ({len(log.errors)} error(s), {len(log.warnings)} warning(s))"
+            f"{escape(str(path))}: {verdict} "
+            f"({len(log.errors)} error(s), {len(log.warnings)} warning(s))",
+            soft_wrap=True,
         )
     if log.errors:
-        sys.exit(2)
+        sys.exit(EXIT_INVALID)
 
 
 @click.command("summary")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def summary_cmd(path: Path) -> None:
-    """Validate an instance and print its headline figures."""
+    """Validate an instance and print its headline figures.
+
+    An invalid instance is reported like ``fluxopt validate`` does (exit status 2).
+    """
     instance = load_instance(path)
-    table = Table(title=f"Instance {instance.name}", show_header=True)
+    table = Table(title=f"Instance {escape(instance.name)}", show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in instance.summary().items():
         shown = f"{value:.1%}" if isinstance(value, float) else str(value)
-        table.add_row(key.replace("_", " "), shown)
+        table.add_row(key.replace("_", " "), escape(shown))
+    console.print(table)
+
+
+@click.command("schema")
+@click.option("--markdown", is_flag=True, help="Print the full data reference as Markdown tables.")
+def schema_cmd(markdown: bool) -> None:
+    """Show the data model of an instance folder: its tables and their columns.
+
+    With --markdown, print the data reference (every column with its type, unit,
+    default and description), as in docs/data-reference.md.
+    """
+    if markdown:
+        click.echo(reference_markdown(), nl=False)
+        return
+    table = Table(title="Tables of an instance folder", show_header=True)
+    table.add_column("table")
+    table.add_column("presence")
+    table.add_column("key")
+    table.add_column("columns (* required)")
+    for spec in schema().values():
+        names = ", ".join(
+            f"{name}{'*' if col.required else ''}" for name, col in spec.columns.items()
+        )
+        table.add_row(
+            spec.name,
+            "required" if spec.required else "optional",
+            ", ".join(spec.key_columns),
+            escape(names),
+        )
     console.print(table)
 
 
@@ -73,3 +105,4 @@ def register(group: click.Group) -> None:
     """Add this module's subcommands to the root group."""
     group.add_command(validate_cmd)
     group.add_command(summary_cmd)
+    group.add_command(schema_cmd)

@@ -8,7 +8,7 @@ residence, household composition) are plain vectorised pandas checks.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,31 +16,56 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from fluxopt.schema.declaration import ColumnSpec, TableSpec, schema
-from fluxopt.schema.problems import ProblemLog
+from fluxopt.schema.problems import ProblemLog, Severity
 
 SHARE_SUM_TOLERANCE = 1e-9
+"""Slack allowed when adding shares (floating point), so that 0.7 + 0.3 is not over 1."""
+
+CheckKind = Literal["min", "max", "enum", "pattern"]
+
+
+def column_check_kinds(col: ColumnSpec) -> list[CheckKind]:
+    """The value checks of a column, in the order the pandera schema runs them."""
+    kinds: list[CheckKind] = []
+    if col.min is not None:
+        kinds.append("min")
+    if col.max is not None:
+        kinds.append("max")
+    if col.enum is not None:
+        kinds.append("enum")
+    if col.pattern is not None:
+        kinds.append("pattern")
+    return kinds
 
 
 def pandera_schema(spec: TableSpec) -> pa.DataFrameSchema:
-    """Build the pandera schema of one declared table (types are coerced beforehand)."""
+    """Build the pandera schema of one declared table (types are coerced beforehand).
+
+    Each column gets, in the order of :func:`column_check_kinds`: a lower bound (``>`` or
+    ``≥``), an upper bound ``≤``, a set of allowed values, a regular expression; and a
+    uniqueness rule that reports every repeat after the first. Empty cells pass (required
+    cells were reported when read).
+    """
     columns: dict[str, pa.Column] = {}
     for name, col in spec.columns.items():
         checks: list[pa.Check] = []
-        if col.min is not None:
-            bound = col.min
-            checks.append(
-                pa.Check.gt(bound, name="gt")
-                if col.min_exclusive
-                else pa.Check.ge(bound, name="ge")
-            )
-        if col.max is not None:
-            checks.append(pa.Check.le(col.max, name="le"))
-        if col.enum is not None:
-            checks.append(pa.Check.isin(list(col.enum), name="isin"))
-        if col.pattern is not None:
-            checks.append(pa.Check.str_matches(col.pattern, name="pattern"))
+        for kind in column_check_kinds(col):
+            if kind == "min":
+                assert col.min is not None
+                checks.append(pa.Check.gt(col.min) if col.min_exclusive else pa.Check.ge(col.min))
+            elif kind == "max":
+                checks.append(pa.Check.le(col.max))
+            elif kind == "enum":
+                checks.append(pa.Check.isin(list(col.enum or ())))
+            else:
+                checks.append(pa.Check.str_matches(str(col.pattern)))
         columns[name] = pa.Column(
-            checks=checks, nullable=True, unique=col.unique, required=False, coerce=False
+            checks=checks,
+            nullable=True,
+            unique=col.unique,
+            report_duplicates="exclude_first",
+            required=False,
+            coerce=False,
         )
     return pa.DataFrameSchema(columns, strict=False, name=spec.name)
 
@@ -56,70 +81,116 @@ def check_columns(log: ProblemLog, spec: TableSpec, frame: pd.DataFrame) -> None
 def _report_failures(
     log: ProblemLog, spec: TableSpec, frame: pd.DataFrame, cases: pd.DataFrame
 ) -> None:
+    """Turn pandera's failure cases into problems, one group per column and check."""
     key_name = spec.key_columns[0]
-    keys = frame.get(key_name)
-    for record in cases.to_dict("records"):
-        column = str(record.get("column"))
-        col = spec.columns.get(column)
-        if col is None:
-            continue
-        check = str(record.get("check"))
-        index = record.get("index")
-        row = int(index) + 1 if index is not None and not pd.isna(index) else None
-        key = None
-        if keys is not None and row is not None:
-            key_value = keys.iloc[row - 1]
-            key = None if pd.isna(key_value) else str(key_value)
-        message, hint = _explain(col, check, record.get("failure_case"))
-        log.error(spec.name, message, hint, row=row, column=column, key=key)
+    keys = frame[key_name] if key_name in frame.columns else None
+    cases = cases[cases["index"].notna() & cases["column"].isin(list(spec.columns))]
+    for (column, check), group in cases.groupby(["column", "check"], sort=False):
+        col = spec.columns[str(column)]
+        number = group["check_number"].iloc[0]
+        kinds = column_check_kinds(col)
+        if "uniqueness" in str(check) or number is None or pd.isna(number):
+            kind = "unique"
+        else:
+            kind = kinds[int(number)]
+        positions = group["index"].astype("int64").to_numpy()
+        order = np.argsort(positions, kind="stable")
+        positions = positions[order]
+        values = group["failure_case"].to_numpy()[order]
+        for template, hint, chunk in _explain(col, kind, positions, values):
+            log.cells(
+                spec.name,
+                col.name,
+                positions[chunk],
+                template,
+                hint,
+                values=list(values[chunk]),
+                keys=None if keys is None else keys.iloc[positions[chunk]],
+            )
 
 
-def _explain(col: ColumnSpec, check: str, value: Any) -> tuple[str, str]:
+def _explain(
+    col: ColumnSpec, kind: str, positions: np.ndarray, values: np.ndarray
+) -> list[tuple[str, str, np.ndarray]]:
+    """Message template, hint and the failures each applies to, for one failed check.
+
+    A lower bound of 0 reads "negative" for values below 0 (money, sizes); a bound of 0
+    that excludes 0 reads "is not positive" for a zero; shares read "outside [0, 1]".
+    """
+    everything = np.arange(len(positions))
     unit = f" {col.unit}" if col.unit else ""
-    if check.startswith(("ge", "gt")):
+    is_share = col.min == 0 and col.max == 1
+    if kind in ("min", "max") and is_share:
+        return [
+            (
+                "{value!r} is outside [0, 1]",
+                f"{col.name} is a share: write it as a fraction between 0 and 1 "
+                f"(e.g. 0.25 for 25 %)",
+                everything,
+            )
+        ]
+    if kind == "min":
         sign = ">" if col.min_exclusive else "≥"
-        kind = "negative" if col.min == 0 and not col.min_exclusive else "too small"
-        return (
-            f"{value!r} is {kind}",
-            f"{col.name} must be {sign} {col.min:g}{unit} ({col.description})",
-        )
-    if check.startswith("le"):
-        return f"{value!r} is too large", f"{col.name} must be ≤ {col.max:g}{unit}"
-    if check.startswith("isin"):
+        hint = f"{col.name} must be {sign} {col.min:g}{unit} ({col.description})"
+        if col.min == 0:
+            numbers = np.asarray(values, dtype="float64")
+            negative = np.flatnonzero(numbers < 0)
+            zero = np.flatnonzero(numbers >= 0)
+            parts = [("{value!r} is negative", hint, negative)]
+            if zero.size:
+                parts.append(("{value!r} is not positive", hint, zero))
+            return parts
+        return [("{value!r} is too small", hint, everything)]
+    if kind == "max":
+        return [("{value!r} is too large", f"{col.name} must be ≤ {col.max:g}{unit}", everything)]
+    if kind == "enum":
         allowed = ", ".join(col.enum or ())
-        return f"{value!r} is not an allowed value", f"use one of: {allowed}"
-    if check.startswith("pattern") or check.startswith("str_matches"):
-        return f"{value!r} has the wrong form", col.description
-    if "unique" in check or "duplicate" in check:
-        return f"duplicate {col.name} {value!r}", f"each {col.name} must appear once"
-    return f"{value!r} fails check {check}", col.description
+        return [("{value!r} is not an allowed value", f"use one of: {allowed}", everything)]
+    if kind == "pattern":
+        return [("{value!r} has the wrong form", col.description, everything)]
+    return [
+        (
+            f"duplicate {col.name} {{value!r}}",
+            f"each {col.name} must appear once; rename or remove the repeated row",
+            everything,
+        )
+    ]
 
 
 def check_table_present(log: ProblemLog, spec: TableSpec, frame: pd.DataFrame) -> None:
     """A required table must have at least one row."""
-    if spec.required and frame.empty:
-        log.error(spec.name, "table is empty", f"a {spec.name} table needs at least one row")
+    if spec.required and len(frame) == 0:
+        log.error(
+            spec.name,
+            "table is empty",
+            f"a {spec.name} table needs at least one row: {spec.description}",
+        )
 
 
 def check_references(log: ProblemLog, tables: dict[str, pd.DataFrame]) -> None:
-    """Every declared ``references`` column must point at an existing row."""
+    r"""Every declared ``references`` column must point at an existing row.
+
+    For a column :math:`c` of table :math:`T` referring to :math:`T'.c'`, every non-empty
+    value must belong to :math:`\{T'.c'\}`.
+    """
     for spec in schema().values():
         frame = tables.get(spec.name)
-        if frame is None:
+        if frame is None or frame.empty:
             continue
         for col in spec.columns.values():
-            if col.references is None or col.name not in frame:
+            if col.references is None or col.name not in frame.columns:
                 continue
             target_table, target_column = col.references.split(".")
             target = tables.get(target_table)
-            if target is None or target_column not in target:
+            if target is None or target_column not in target.columns:
                 continue
             values = frame[col.name]
-            dangling = values.notna() & ~values.isin(set(target[target_column].dropna()))
+            known = target[target_column].dropna().unique()
+            dangling = values.notna() & ~values.isin(known)
             hint = f"add it to {target_table} or correct the {col.name}"
             if col.references == "thresholds.epci":
                 hint = "add the EPCI's first-quartile threshold to the thresholds table"
-            _report_rows(
+            report_rows(
                 log,
                 spec,
                 frame,
@@ -130,38 +201,46 @@ def check_references(log: ProblemLog, tables: dict[str, pd.DataFrame]) -> None:
             )
 
 
-def _report_rows(
+def report_rows(
     log: ProblemLog,
     spec: TableSpec,
     frame: pd.DataFrame,
-    mask: pd.Series,
+    mask: pd.Series | np.ndarray,
     column: str | None,
     message: str,
     hint: str,
-    severity: str = "error",
+    severity: Severity = "error",
 ) -> None:
+    """Report each row where ``mask`` holds (at most the listed number, then a count)."""
+    positions = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if positions.size == 0:
+        return
     key_name = spec.key_columns[0]
-    for pos in np.flatnonzero(mask.to_numpy()):
-        value = frame[column].iloc[pos] if column else None
-        key = frame[key_name].iloc[pos] if key_name in frame else None
-        report = log.error if severity == "error" else log.warning
-        report(
-            spec.name,
-            message.format(value=value),
-            hint,
-            row=int(pos) + 1,
-            column=column,
-            key=None if pd.isna(key) else str(key),
-        )
+    log.cells(
+        spec.name,
+        column,
+        positions,
+        message,
+        hint,
+        values=frame[column].iloc[positions] if column else None,
+        keys=frame[key_name].iloc[positions] if key_name in frame.columns else None,
+        severity=severity,
+    )
 
 
-def check_consistency(log: ProblemLog, tables: dict[str, pd.DataFrame]) -> None:
-    """Rules that span columns or tables, beyond single-column checks."""
+def check_consistency(
+    log: ProblemLog, tables: dict[str, pd.DataFrame], department: str | None = None
+) -> None:
+    """Rules that span columns or tables, beyond single-column checks.
+
+    ``department`` is the instance's ``territory.department``; when given, conventions on
+    a department perimeter must name it.
+    """
     specs = schema()
     _check_units_against_residences(log, specs["units"], tables)
     _check_stock_holders(log, specs["units"], tables)
     _check_households(log, specs["applicants"], tables.get("applicants"))
-    _check_conventions(log, specs["conventions"], tables)
+    _check_conventions(log, specs["conventions"], tables, department)
     _check_ceilings(log, specs["ceilings"], tables)
     _check_wishes(log, specs["applicants"], tables)
 
@@ -169,30 +248,22 @@ def check_consistency(log: ProblemLog, tables: dict[str, pd.DataFrame]) -> None:
 def _check_units_against_residences(
     log: ProblemLog, spec: TableSpec, tables: dict[str, pd.DataFrame]
 ) -> None:
+    """A unit's commune, EPCI and QPV flag, when given, equal those of its residence."""
     units, residences = tables.get("units"), tables.get("residences")
-    if units is None or residences is None or units.empty:
+    if units is None or residences is None or units.empty or residences.empty:
         return
-    merged = (
-        units[["residence_id"]].merge(
-            residences[["residence_id", "commune", "epci", "qpv"]],
-            on="residence_id",
-            how="left",
-            validate="many_to_one",
-        )
-        if residences["residence_id"].is_unique
-        else None
-    )
-    if merged is None:
+    if not residences["residence_id"].dropna().is_unique:
         return
+    by_residence = residences.dropna(subset=["residence_id"]).set_index("residence_id")
     for column in ("commune", "epci", "qpv"):
         given = units[column]
-        expected = merged[column]
+        expected = units["residence_id"].map(by_residence[column])
         mismatch = given.notna() & expected.notna() & (given.astype(str) != expected.astype(str))
-        _report_rows(
+        report_rows(
             log,
             spec,
             units,
-            mismatch.reset_index(drop=True),
+            mismatch.fillna(False),
             column,
             f"{{value!r}} differs from the residence's {column}",
             f"leave {column} empty to take the residence's value, or correct the residence",
@@ -200,14 +271,15 @@ def _check_units_against_residences(
 
 
 def _check_stock_holders(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.DataFrame]) -> None:
+    """A unit still managed in stock (``stock:<holder_id>``) names an existing holder."""
     units, holders = tables.get("units"), tables.get("holders")
     if units is None or holders is None or units.empty:
         return
-    status = units["flux_status"].astype(str)
+    status = units["flux_status"].fillna("").astype(str)
     stock = status.str.startswith("stock:")
     holder_ids = status.str.slice(len("stock:"))
-    dangling = stock & ~holder_ids.isin(set(holders["holder_id"].dropna()))
-    _report_rows(
+    dangling = stock & ~holder_ids.isin(holders["holder_id"].dropna().unique())
+    report_rows(
         log,
         spec,
         units,
@@ -219,12 +291,13 @@ def _check_stock_holders(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.
 
 
 def _check_households(log: ProblemLog, spec: TableSpec, applicants: pd.DataFrame | None) -> None:
+    """``household_size = adults + children``, and a demand does not lapse before filing."""
     if applicants is None or applicants.empty:
         return
     size = applicants["household_size"]
     total = applicants["adults"] + applicants["children"]
     mismatch = (size.notna() & total.notna() & (size != total)).fillna(False).astype(bool)
-    _report_rows(
+    report_rows(
         log,
         spec,
         applicants,
@@ -238,7 +311,7 @@ def _check_households(log: ProblemLog, spec: TableSpec, applicants: pd.DataFrame
         & applicants["filed_on"].notna()
         & (applicants["expires_on"] < applicants["filed_on"])
     )
-    _report_rows(
+    report_rows(
         log,
         spec,
         applicants,
@@ -249,12 +322,22 @@ def _check_households(log: ProblemLog, spec: TableSpec, applicants: pd.DataFrame
     )
 
 
-def _check_conventions(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.DataFrame]) -> None:
+def _check_conventions(
+    log: ProblemLog,
+    spec: TableSpec,
+    tables: dict[str, pd.DataFrame],
+    department: str | None,
+) -> None:
+    r"""Each convention gives exactly one of share and annual_volume; shares add up.
+
+    On a perimeter :math:`p`, the holders' shares satisfy :math:`\sum_h s_{h,p} \le 1`
+    (shares outside [0, 1] are reported on their own and left out of the sum).
+    """
     conventions = tables.get("conventions")
     if conventions is None or conventions.empty:
         return
     neither = conventions["share"].isna() & conventions["annual_volume"].isna()
-    _report_rows(
+    report_rows(
         log,
         spec,
         conventions,
@@ -264,7 +347,7 @@ def _check_conventions(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.Da
         "give the share of the flux basis (0..1) or a yearly volume",
     )
     both = conventions["share"].notna() & conventions["annual_volume"].notna()
-    _report_rows(
+    report_rows(
         log,
         spec,
         conventions,
@@ -273,21 +356,11 @@ def _check_conventions(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.Da
         "both share and annual_volume are given",
         "keep one of share or annual_volume",
     )
-    shares = conventions.dropna(subset=["share"])
-    totals = shares.groupby(["perimeter_kind", "perimeter_id"], dropna=False)["share"].sum()
-    for (kind, perimeter), total in zip(totals.index, totals.to_numpy(), strict=True):
-        if total > 1 + SHARE_SUM_TOLERANCE:
-            log.error(
-                "conventions",
-                f"shares on {kind} {perimeter} sum to {total:.3f}, over 1",
-                "the holders' shares of one perimeter cannot exceed the whole flux; lower them",
-                column="share",
-                key=f"{kind} {perimeter}",
-            )
+    _check_share_sums(log, conventions)
     duplicated = conventions.duplicated(
         ["holder_id", "perimeter_kind", "perimeter_id"], keep="first"
     )
-    _report_rows(
+    report_rows(
         log,
         spec,
         conventions,
@@ -296,26 +369,64 @@ def _check_conventions(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.Da
         "holder {value!r} has a second convention on the same perimeter",
         "merge the two conventions into one",
     )
-    _check_perimeters(log, spec, conventions, tables)
+    _check_perimeters(log, spec, conventions, tables, department)
+
+
+def _check_share_sums(log: ProblemLog, conventions: pd.DataFrame) -> None:
+    share = conventions["share"]
+    valid = conventions.assign(row=np.arange(1, len(conventions) + 1))[
+        share.notna() & (share >= 0) & (share <= 1)
+    ]
+    groups = valid.groupby(["perimeter_kind", "perimeter_id"], dropna=False, sort=True)
+    summary = groups.agg(total=("share", "sum"), rows=("row", list)).reset_index()
+    over = summary[summary["total"] > 1 + SHARE_SUM_TOLERANCE]
+    for record in over.to_dict("records"):
+        where = f"{record['perimeter_kind']} {record['perimeter_id']}"
+        listed = ", ".join(str(r) for r in record["rows"])
+        log.error(
+            "conventions",
+            f"shares on {where} (rows {listed}) sum to {record['total']:.3f}, over 1",
+            "the holders' shares of one perimeter cannot exceed the whole flux; lower them",
+            column="share",
+            key=where,
+        )
 
 
 def _check_perimeters(
-    log: ProblemLog, spec: TableSpec, conventions: pd.DataFrame, tables: dict[str, pd.DataFrame]
+    log: ProblemLog,
+    spec: TableSpec,
+    conventions: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    department: str | None,
 ) -> None:
+    """A perimeter names the instance's department, or an EPCI or commune of a residence."""
+    if department is not None:
+        elsewhere = (conventions["perimeter_kind"] == "department") & (
+            conventions["perimeter_id"] != department
+        )
+        report_rows(
+            log,
+            spec,
+            conventions,
+            elsewhere.fillna(False),
+            "perimeter_id",
+            f"department {{value!r}} is not the instance's department {department!r}",
+            "correct perimeter_id, or territory.department in instance.yaml",
+        )
     residences = tables.get("residences")
     if residences is None:
         return
     known = {
-        "epci": set(residences["epci"].dropna()),
-        "commune": set(residences["commune"].dropna()),
+        "epci": residences["epci"].dropna().unique(),
+        "commune": residences["commune"].dropna().unique(),
     }
     for kind, ids in known.items():
         unknown = (conventions["perimeter_kind"] == kind) & ~conventions["perimeter_id"].isin(ids)
-        _report_rows(
+        report_rows(
             log,
             spec,
             conventions,
-            unknown,
+            unknown.fillna(False),
             "perimeter_id",
             f"{{value!r}} is not an {kind} of any residence",
             f"use the {kind} of one of the landlord's residences",
@@ -323,22 +434,26 @@ def _check_perimeters(
 
 
 def _check_ceilings(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.DataFrame]) -> None:
+    """Every financing class the units use has a ceiling for each category 1..6."""
     ceilings, units = tables.get("ceilings"), tables.get("units")
     if ceilings is None or units is None or ceilings.empty:
         return
     have = set(zip(ceilings["financing"], ceilings["category"], strict=True))
     for financing in sorted(set(units["financing"].dropna())):
+        if financing not in (spec.columns["financing"].enum or ()):
+            continue
         missing = [c for c in range(1, 7) if (financing, c) not in have]
         if missing:
             log.error(
                 "ceilings",
-                f"financing {financing} has no ceiling for categories {missing}",
+                f"financing {financing} has no ceiling for categories "
+                + ", ".join(str(c) for c in missing),
                 "give a ceiling for every category 1..6 of each financing class the units use",
                 column="category",
                 key=financing,
             )
     duplicated = ceilings.duplicated(["financing", "category"])
-    _report_rows(
+    report_rows(
         log,
         spec,
         ceilings,
@@ -350,13 +465,14 @@ def _check_ceilings(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.DataF
 
 
 def _check_wishes(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.DataFrame]) -> None:
+    """Each applicant wishes at least one commune; wishes outside the territory only warn."""
     applicants, residences = tables.get("applicants"), tables.get("residences")
     if applicants is None or residences is None or applicants.empty:
         return
-    communes = set(residences["commune"].dropna())
+    communes = residences["commune"].dropna().unique()
     wishes = applicants["wished_communes"].fillna("").str.split(";")
     flat = wishes.explode().str.strip()
-    flat = flat[flat != ""]
+    flat = flat[flat.notna() & (flat != "")]
     outside = flat[~flat.isin(communes)]
     if not outside.empty:
         count = outside.index.nunique()
@@ -368,10 +484,8 @@ def _check_wishes(log: ProblemLog, spec: TableSpec, tables: dict[str, pd.DataFra
             "nothing to fix if the demand file is shared with other landlords",
             column="wished_communes",
         )
-    no_wish = applicants["wished_communes"].notna() & wishes.map(
-        lambda items: not any(i.strip() for i in items)
-    ).astype(bool)
-    _report_rows(
+    no_wish = applicants["wished_communes"].notna() & ~applicants.index.isin(flat.index)
+    report_rows(
         log,
         spec,
         applicants,

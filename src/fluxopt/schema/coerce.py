@@ -2,12 +2,21 @@
 
 Reading keeps cells as text (CSV) or as the file's own values (Parquet, XLSX); coercion then
 converts each declared column in one vectorised pass and records, for every cell that does
-not parse, a problem with its row and column. Absent optional columns and empty optional
-cells take the declared default.
+not parse, a problem with its row and column. The same rules apply whatever the format: a
+Parquet column of text in a numeric field or an XLSX date in a numeric field is reported
+like the same cell in a CSV file. Absent optional columns and empty optional cells take
+the declared default.
+
+Accepted forms: numbers with a dot or a decimal comma (``512.40``, ``512,40``); integers
+as whole numbers (``3`` or ``3.0``); booleans as ``true/false``, ``1/0``, ``yes/no``,
+``oui/non`` (any case); dates as ISO 8601 ``YYYY-MM-DD`` (a time of day is dropped), or
+date cells of Parquet and XLSX files.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,84 +25,145 @@ import pandas as pd
 from fluxopt.schema.declaration import ColumnSpec, TableSpec
 from fluxopt.schema.problems import ProblemLog
 
-TRUE_WORDS = frozenset({"true", "1", "yes", "y", "t", "oui", "vrai", "1.0"})
-FALSE_WORDS = frozenset({"false", "0", "no", "n", "f", "non", "faux", "0.0"})
-MAX_CELLS_LISTED = 20
-"""Per column and kind of problem, list at most this many cells, then count the rest."""
+TRUE_WORDS = frozenset({"true", "1", "yes", "y", "t", "oui", "vrai"})
+FALSE_WORDS = frozenset({"false", "0", "no", "n", "f", "non", "faux"})
+BOOL_WORDS: dict[str, bool] = {
+    **dict.fromkeys(TRUE_WORDS, True),
+    **dict.fromkeys(FALSE_WORDS, False),
+}
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+"""A full calendar date, optionally followed by a time of day without a time zone."""
 
-READERS = {".csv", ".parquet", ".xlsx"}
+READERS = (".csv", ".parquet", ".xlsx")
 
 
 def read_raw(path: Path) -> pd.DataFrame:
-    """Read a table file without interpreting its cells (CSV cells stay text)."""
+    """Read a table file without interpreting its cells (CSV cells stay text).
+
+    Column names are kept exactly as written, duplicates included (so that they can be
+    reported). A file without even a header line gives a frame with no columns.
+    """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig"
-        )
-    elif suffix == ".parquet":
+        try:
+            grid = pd.read_csv(
+                path,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+                encoding="utf-8-sig",
+            )
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
+        return _split_header(grid)
+    if suffix == ".xlsx":
+        grid = pd.read_excel(path, header=None, dtype=object, engine="openpyxl")
+        return _split_header(grid)
+    if suffix == ".parquet":
         frame = pd.read_parquet(path)
-    elif suffix == ".xlsx":
-        frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return frame.reset_index(drop=True)
+    raise ValueError(f"unsupported table format {suffix!r}; use one of {', '.join(READERS)}")
+
+
+def _split_header(grid: pd.DataFrame) -> pd.DataFrame:
+    """Use the first row of a header-less grid as column names.
+
+    Columns with neither a name nor any value (trailing blank spreadsheet columns) are
+    dropped; a nameless column that holds values is named ``column <n>``.
+    """
+    if grid.empty:
+        return pd.DataFrame()
+    header = [_one_text(v) if not _is_missing(v) else "" for v in grid.iloc[0]]
+    body = grid.iloc[1:].reset_index(drop=True)
+    keep: list[int] = []
+    names: list[str] = []
+    for position, name in enumerate(header):
+        column = body.iloc[:, position]
+        if not name and bool(_is_empty(column).all()):
+            continue
+        keep.append(position)
+        names.append(name or f"column {position + 1}")
+    frame = body.iloc[:, keep].copy()
+    frame.columns = names
+    return frame
+
+
+def _is_missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def _one_text(value: object) -> str:
+    """The text of one non-missing cell of a Parquet or XLSX file."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        timestamp = pd.Timestamp(value)
+        if timestamp == timestamp.normalize():
+            return timestamp.date().isoformat()
+        return timestamp.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _is_text(raw: pd.Series) -> bool:
+    return bool(pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"))
+
+
+def cell_text(raw: pd.Series) -> pd.Series:
+    """Every cell as stripped text; empty and missing cells become missing (NaN)."""
+    if _is_text(raw):
+        text = raw.astype("str").str.strip()
     else:
-        raise ValueError(f"unsupported table format {suffix!r}; use one of {sorted(READERS)}")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.reset_index(drop=True)
+        text = raw.map(_one_text, na_action="ignore").astype("str")
+    return text.where(text != "")
 
 
 def _is_empty(raw: pd.Series) -> pd.Series:
     """Cells that hold nothing: missing values or blank text."""
-    empty = raw.isna()
-    text = raw.map(lambda v: isinstance(v, str) and not v.strip())
-    return empty | text.astype(bool)
+    if _is_text(raw):
+        return (raw.isna() | raw.astype("str").str.strip().eq("")).fillna(True).astype(bool)
+    return raw.isna().astype(bool)
 
 
-def _report_bad(
-    log: ProblemLog,
-    spec: TableSpec,
-    keys: pd.Series | None,
-    column: ColumnSpec,
-    raw: pd.Series,
-    bad: pd.Series,
-    message: str,
-    hint: str,
-) -> None:
-    positions = np.flatnonzero(bad.to_numpy())
-    for pos in positions[:MAX_CELLS_LISTED]:
-        key = None if keys is None else _key_text(keys.iloc[pos])
-        log.error(
-            spec.name,
-            message.format(value=raw.iloc[pos]),
-            hint,
-            row=int(pos) + 1,
-            column=column.name,
-            key=key,
-        )
-    if len(positions) > MAX_CELLS_LISTED:
-        log.error(
-            spec.name,
-            f"{len(positions) - MAX_CELLS_LISTED} more cell(s) like the above",
-            hint,
-            column=column.name,
-        )
+def _is_numeric(raw: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
 
 
-def _key_text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
+def _numbers(raw: pd.Series, text: pd.Series) -> pd.Series:
+    """Cells as float64: numeric columns as they are, text with a dot or a decimal comma."""
+    if _is_numeric(raw):
+        return raw.astype("float64")
+    parsed = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    return pd.Series(parsed, index=raw.index).astype("float64")
 
 
-def _to_text(raw: pd.Series) -> pd.Series:
-    def one(value: object) -> object:
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, pd.Timestamp):
-            return value.date().isoformat()
-        return str(value).strip()
+def _booleans(raw: pd.Series, text: pd.Series) -> pd.Series:
+    """Cells as nullable booleans: boolean columns as they are, known words otherwise."""
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype("boolean")
+    return text.str.lower().map(BOOL_WORDS).astype("boolean")
 
-    return raw.map(one)
+
+def _dates(raw: pd.Series, text: pd.Series) -> pd.Series:
+    """Cells as dates: date columns as they are, ISO 8601 text otherwise."""
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        dates = raw
+        if isinstance(dates.dtype, pd.DatetimeTZDtype):
+            dates = dates.dt.tz_localize(None)
+    else:
+        well_formed = text.str.match(ISO_DATE).fillna(False).astype(bool)
+        dates = pd.to_datetime(text.where(well_formed), errors="coerce", format="ISO8601")
+    return pd.Series(dates, index=raw.index).astype("datetime64[s]").dt.normalize()
 
 
 def coerce_column(
@@ -101,88 +171,91 @@ def coerce_column(
 ) -> pd.Series:
     """Convert one raw column to its declared type; bad cells are reported and left empty."""
     empty = _is_empty(raw)
-    present = raw.where(~empty)
+    text = cell_text(raw)
     kind = column.dtype
     if kind == "str":
-        values = _to_text(present.dropna()).reindex(raw.index)
-        result = pd.Series(values, index=raw.index, dtype="str")
+        result = text
     elif kind in ("int", "float"):
-        numbers = pd.to_numeric(
-            present.map(lambda v: v.strip().replace(",", ".") if isinstance(v, str) else v),
-            errors="coerce",
-        )
-        bad = ~empty & numbers.isna()
+        numbers = _numbers(raw, text)
+        finite = pd.Series(np.isfinite(numbers.to_numpy()), index=raw.index)
         _report_bad(
             log,
             spec,
-            keys,
             column,
-            raw,
-            bad,
+            ~empty & ~finite,
+            text,
+            keys,
             f"{{value!r}} is not a number ({kind})",
             f"write a plain {'integer' if kind == 'int' else 'number'} such as "
             f"{'3' if kind == 'int' else '512.40'}",
         )
+        numbers = numbers.where(finite)
         if kind == "int":
-            fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
+            fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0.0)))
             _report_bad(
                 log,
                 spec,
-                keys,
                 column,
-                raw,
                 fractional,
+                text,
+                keys,
                 "{value!r} is not a whole number",
                 "write an integer such as 3",
             )
-            numbers = numbers.where(~fractional)
-            result = numbers.round().astype("Int64")
+            result = numbers.where(~fractional).round().astype("Int64")
         else:
-            result = numbers.astype("float64")
+            result = numbers
     elif kind == "bool":
-        words = present.map(
-            lambda v: str(v).strip().lower() if not isinstance(v, bool | np.bool_) else v
-        )
-        truth = words.map(
-            lambda w: (
-                w
-                if isinstance(w, bool | np.bool_)
-                else (True if w in TRUE_WORDS else (False if w in FALSE_WORDS else None))
-            )
-        )
-        bad = ~empty & truth.isna()
+        result = _booleans(raw, text)
         _report_bad(
             log,
             spec,
-            keys,
             column,
-            raw,
-            bad,
+            ~empty & result.isna().to_numpy(),
+            text,
+            keys,
             "{value!r} is not true or false",
             "write true or false (or 1/0, yes/no, oui/non)",
         )
-        result = truth.astype("boolean")
     elif kind == "date":
-        dates = pd.to_datetime(
-            present.map(lambda v: v.strip() if isinstance(v, str) else v),
-            errors="coerce",
-            format="ISO8601",
-        )
-        bad = ~empty & dates.isna()
+        result = _dates(raw, text)
         _report_bad(
             log,
             spec,
-            keys,
             column,
-            raw,
-            bad,
+            ~empty & result.isna(),
+            text,
+            keys,
             "{value!r} is not a date",
             "write dates as YYYY-MM-DD (ISO 8601), e.g. 2026-01-15",
         )
-        result = dates.astype("datetime64[s]").dt.normalize()
     else:  # pragma: no cover - the declaration only allows the kinds above
         raise ValueError(f"unknown dtype {kind}")
     return _apply_default(log, spec, column, result, empty, keys)
+
+
+def _report_bad(
+    log: ProblemLog,
+    spec: TableSpec,
+    column: ColumnSpec,
+    bad: pd.Series,
+    text: pd.Series,
+    keys: pd.Series | None,
+    template: str,
+    hint: str,
+) -> None:
+    positions = np.flatnonzero(np.asarray(bad, dtype=bool))
+    if positions.size == 0:
+        return
+    log.cells(
+        spec.name,
+        column.name,
+        positions,
+        template,
+        hint,
+        values=text.iloc[positions],
+        keys=None if keys is None else keys.iloc[positions],
+    )
 
 
 def _apply_default(
@@ -197,21 +270,26 @@ def _apply_default(
         _report_bad(
             log,
             spec,
-            keys,
             column,
-            values,
             empty,
+            values.astype("object"),
+            keys,
             "required value is empty",
             f"fill in {column.name}: {column.description}",
         )
         return finalize_dtype(column, values)
-    if column.default is not None:
-        values = values.fillna(column.default) if values.isna().any() else values
+    if column.default is not None and bool(values.isna().any()):
+        values = values.fillna(column.default)
     return finalize_dtype(column, values)
 
 
 def finalize_dtype(column: ColumnSpec, values: pd.Series) -> pd.Series:
-    """Give a coerced column its canonical dtype (nullable types only where nulls may stay)."""
+    """Give a coerced column its canonical dtype.
+
+    Nullable dtypes (``Int64``, ``boolean``) are used where empty cells may stay, that is
+    for optional columns without a default, or where a bad cell was left empty; otherwise
+    ``int64`` and ``bool``. Floats are ``float64``, dates ``datetime64[s]``, text ``str``.
+    """
     kind = column.dtype
     has_null = bool(values.isna().any())
     if kind == "int":
@@ -227,15 +305,13 @@ def finalize_dtype(column: ColumnSpec, values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
-def empty_column(column: ColumnSpec, length: int) -> pd.Series:
-    """An absent optional column, filled with its default (or empty)."""
-    if column.default is not None:
-        values = pd.Series([column.default] * length)
-    else:
-        values = pd.Series([None] * length, dtype=object)
+def empty_column(column: ColumnSpec, length: int, *, use_default: bool = True) -> pd.Series:
+    """An absent column of ``length`` rows, filled with its default (or left empty)."""
+    default = column.default if use_default else None
+    values = pd.Series([default] * length, dtype=object)
     kind = column.dtype
     if kind == "int":
-        values = values.astype("Int64") if column.default is None else values
+        values = values.astype("Int64")
     elif kind == "float":
         values = values.astype("float64")
     elif kind == "bool":
@@ -246,20 +322,36 @@ def empty_column(column: ColumnSpec, length: int) -> pd.Series:
 
 
 def coerce_table(log: ProblemLog, spec: TableSpec, raw: pd.DataFrame) -> pd.DataFrame:
-    """Coerce every declared column of a raw table; keep undeclared columns as they are.
+    """Coerce every declared column of a raw table; keep undeclared columns as text.
 
-    Missing required columns and undeclared columns are reported; undeclared columns are
-    kept (a scoring grid may use them) and stay text.
+    Reports: a required column that is missing (error; the column is added empty so that
+    later checks can still run), a column that appears twice (error; the first copy is
+    used), a derived column (warning; it is dropped and computed instead) and an
+    undeclared column (warning; it is kept as text, since a scoring grid may use it).
     """
-    missing = [c for c in spec.required_columns if c not in raw.columns]
-    for name in missing:
-        log.error(
-            spec.name,
-            "required column is missing",
-            f"add a column {name!r}: {spec.columns[name].description}",
-            column=name,
-        )
-    unknown = [c for c in raw.columns if c not in spec.columns]
+    raw = raw.reset_index(drop=True)
+    duplicated = list(dict.fromkeys(raw.columns[raw.columns.duplicated()]))
+    for name in duplicated:
+        log.error(spec.name, "column appears twice", "keep one copy of it", column=name)
+    if duplicated:
+        raw = raw.loc[:, ~raw.columns.duplicated()]
+    for name in spec.required_columns:
+        if name not in raw.columns:
+            log.error(
+                spec.name,
+                "required column is missing",
+                f"add a column {name!r}: {spec.columns[name].description}",
+                column=name,
+            )
+    for name in raw.columns:
+        if name in spec.derived:
+            log.warning(
+                spec.name,
+                "derived column ignored; it is computed",
+                f"remove it from the file: {spec.derived[name].description}",
+                column=name,
+            )
+    unknown = [c for c in raw.columns if c not in spec.columns and c not in spec.derived]
     for name in unknown:
         log.warning(
             spec.name,
@@ -267,21 +359,15 @@ def coerce_table(log: ProblemLog, spec: TableSpec, raw: pd.DataFrame) -> pd.Data
             "check the spelling against the data reference (scoring grids may use extra columns)",
             column=name,
         )
-    duplicated = raw.columns[raw.columns.duplicated()].tolist()
-    for name in duplicated:
-        log.error(spec.name, "column appears twice", "keep one copy of it", column=name)
-    if duplicated:
-        raw = raw.loc[:, ~raw.columns.duplicated()]
 
     key_name = spec.key_columns[0]
-    keys = _to_text(raw[key_name].where(~_is_empty(raw[key_name]))) if key_name in raw else None
+    keys = cell_text(raw[key_name]) if key_name in raw.columns else None
     out: dict[str, pd.Series] = {}
     for name, column in spec.columns.items():
         if name in raw.columns:
             out[name] = coerce_column(log, spec, column, raw[name], keys)
-        elif not column.required:
-            out[name] = empty_column(column, len(raw))
+        else:
+            out[name] = empty_column(column, len(raw), use_default=not column.required)
     for name in unknown:
-        out[name] = raw[name]
-    frame = pd.DataFrame(out, index=raw.index)
-    return frame.reset_index(drop=True)
+        out[name] = cell_text(raw[name])
+    return pd.DataFrame(out, index=raw.index)

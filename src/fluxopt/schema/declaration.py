@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DType = Literal["str", "int", "float", "bool", "date"]
 
@@ -61,8 +61,23 @@ class ColumnSpec(BaseModel):
         return value
 
 
+class DerivedSpec(BaseModel):
+    """One derived column: computed by :mod:`fluxopt.derive`, never read from a file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = ""
+    dtype: DType
+    description: str
+    unit: str | None = None
+
+
 class TableSpec(BaseModel):
-    """One declared table: its columns in order, its key and whether it must be present."""
+    """One declared table: its columns in order, its key and whether it must be present.
+
+    ``derived`` names the columns computed from the table (and others) by code; an input
+    file that holds one of them is warned about and the computed value wins.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -71,6 +86,17 @@ class TableSpec(BaseModel):
     key: str | tuple[str, ...]
     required: bool
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    derived: dict[str, DerivedSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _key_and_derived_are_consistent(self) -> TableSpec:
+        missing = [k for k in self.key_columns if k not in self.columns]
+        if missing:
+            raise ValueError(f"table {self.name}: key columns {missing} are not declared")
+        clash = sorted(set(self.derived) & set(self.columns))
+        if clash:
+            raise ValueError(f"table {self.name}: {clash} are both read and derived")
+        return self
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -95,36 +121,84 @@ def schema() -> dict[str, TableSpec]:
             col_name: ColumnSpec(name=col_name, **col_raw)
             for col_name, col_raw in entry.pop("columns").items()
         }
-        tables[table_name] = TableSpec(name=table_name, columns=columns, **entry)
+        derived = {
+            col_name: DerivedSpec(name=col_name, **col_raw)
+            for col_name, col_raw in (entry.pop("derived", None) or {}).items()
+        }
+        tables[table_name] = TableSpec(name=table_name, columns=columns, derived=derived, **entry)
     unknown = set(raw) - set(TABLE_ORDER)
     if unknown:
         raise ValueError(f"tables.yaml declares tables fluxopt does not know: {sorted(unknown)}")
+    _check_references_resolve(tables)
     return tables
 
 
+def _check_references_resolve(tables: dict[str, TableSpec]) -> None:
+    """Every ``references`` must name a declared column that is unique in its table."""
+    for spec in tables.values():
+        for col in spec.columns.values():
+            if col.references is None:
+                continue
+            table, column = col.references.split(".")
+            target = tables.get(table)
+            if target is None or column not in target.columns:
+                raise ValueError(f"{spec.name}.{col.name} references unknown {col.references}")
+            if not target.columns[column].unique:
+                raise ValueError(f"{spec.name}.{col.name} references non-unique {col.references}")
+
+
 def reference_markdown() -> str:
-    """Render the data reference (one Markdown table per declared table) for the README."""
+    """Render the data reference (one Markdown table per declared table) for the README.
+
+    Each table gets a heading with its presence and key, its description, one row per
+    column (type, unit, whether required, default, description with its checks), and the
+    list of the columns fluxopt derives from it.
+    """
     lines: list[str] = []
     for spec in schema().values():
         presence = "required" if spec.required else "optional"
         lines.append(f"#### `{spec.name}` ({presence}, key `{', '.join(spec.key_columns)}`)")
         lines.append("")
-        lines.append(spec.description)
+        lines.append(_cell(spec.description))
         lines.append("")
         lines.append("| column | type | unit | required | default | description |")
         lines.append("|---|---|---|---|---|---|")
         for col in spec.columns.values():
-            default = "" if col.default is None else f"`{col.default}`"
-            if isinstance(col.default, bool):
-                default = f"`{str(col.default).lower()}`"
             checks = _checks_text(col)
             description = col.description + (f" ({checks})" if checks else "")
             lines.append(
-                f"| `{col.name}` | {col.dtype} | {col.unit or ''} | "
-                f"{'yes' if col.required else 'no'} | {default} | {description} |"
+                f"| `{col.name}` | {col.dtype} | {_cell(col.unit or '')} | "
+                f"{'yes' if col.required else 'no'} | {_default_text(col.default)} | "
+                f"{_cell(description)} |"
             )
+        if spec.derived:
+            lines.append("")
+            lines.append(f"Derived by fluxopt (never read from the `{spec.name}` file):")
+            lines.append("")
+            lines.append("| column | type | unit | description |")
+            lines.append("|---|---|---|---|")
+            for derived in spec.derived.values():
+                lines.append(
+                    f"| `{derived.name}` | {derived.dtype} | {_cell(derived.unit or '')} | "
+                    f"{_cell(derived.description)} |"
+                )
         lines.append("")
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
+def _default_text(default: object) -> str:
+    if default is None:
+        return ""
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if default == "":
+        return "empty"
+    return f"`{default}`"
 
 
 def _checks_text(col: ColumnSpec) -> str:
@@ -140,5 +214,5 @@ def _checks_text(col: ColumnSpec) -> str:
     if col.references:
         parts.append(f"refers to `{col.references}`")
     if col.list:
-        parts.append("list")
+        parts.append("list separated by `;`")
     return "; ".join(parts)
