@@ -27,16 +27,9 @@ from fluxopt.schema.declaration import schema
 from fluxopt.schema.problems import ProblemLog
 from fluxopt.scoring.grid import Grid, Scheme
 
-DERIVED_COLUMNS: tuple[str, ...] = (
-    "consumption_units",
-    "income_per_uc",
-    "category",
-    "wait_months",
-    "first_wish",
-    "home_epci",
-    "q1",
-)
-"""Applicant columns computed by :func:`fluxopt.derive.derive_applicants`."""
+DERIVED_COLUMNS: tuple[str, ...] = tuple(schema()["applicants"].derived)
+"""Applicant columns computed by :func:`fluxopt.derive.derive_applicants` (declared in
+``tables.yaml`` under ``derived``)."""
 
 EVAL_FUNCTIONS: frozenset[str] = frozenset(
     {
@@ -102,8 +95,9 @@ def expressions(grid: Grid) -> Iterator[ExpressionEntry]:
             yield ExpressionEntry(label, bracket.name, bracket.expression, "number")
         if scheme.wait is not None:
             yield ExpressionEntry(label, scheme.wait.name, scheme.wait.expression, "number")
-        if scheme.refusal is not None:
-            yield ExpressionEntry(label, scheme.refusal.name, scheme.refusal.expression, "number")
+        if scheme.scored_refusal is not None:
+            refusal = scheme.scored_refusal
+            yield ExpressionEntry(label, refusal.name, refusal.expression, "number")
 
 
 def check_grid(grid: Grid, log: ProblemLog, columns: Collection[str] | None = None) -> None:

@@ -177,8 +177,8 @@ def _scheme_points(
             months = np.floor(months)
         points = wait.points_per_month * months
         raw[wait.name] = points if wait.cap is None else np.minimum(points, wait.cap)
-    if scheme.refusal is not None:
-        refusal = scheme.refusal
+    if scheme.scored_refusal is not None:
+        refusal = scheme.scored_refusal
         refused = np.nan_to_num(number(refusal.name, refusal.expression), nan=0.0)
         points = refusal.points_per_refusal * np.clip(refused, 0, None)
         raw[refusal.name] = points if refusal.lowest is None else np.maximum(points, refusal.lowest)

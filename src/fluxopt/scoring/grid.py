@@ -165,7 +165,7 @@ class Refusal(_Strict):
 
     ``points = max(lowest, points_per_refusal * r)`` where :math:`r` is ``refusals`` (offers
     refused in the last year). ``points_per_refusal`` is zero or negative; with zero, the
-    entry only states the consequence.
+    entry only states the consequence (it is then no breakdown column).
     """
 
     name: str = Field(default="refusals", pattern=NAME_PATTERN)
@@ -209,6 +209,13 @@ class Scheme(_Strict):
         return tuple(b for b in self.brackets if b.enabled)
 
     @property
+    def scored_refusal(self) -> Refusal | None:
+        """The refusal entry when it changes the score (a zero penalty only informs)."""
+        if self.refusal is not None and self.refusal.points_per_refusal < 0:
+            return self.refusal
+        return None
+
+    @property
     def group_members(self) -> dict[str, list[str]]:
         """Names of the enabled criteria and brackets of each group, in grid order."""
         members: dict[str, list[str]] = {}
@@ -233,8 +240,8 @@ class Scheme(_Strict):
         names += [b.name for b in self.active_brackets]
         if self.wait is not None:
             names.append(self.wait.name)
-        if self.refusal is not None:
-            names.append(self.refusal.name)
+        if self.scored_refusal is not None:
+            names.append(self.scored_refusal.name)
         return tuple(names)
 
     def additive_range(self) -> tuple[float, float]:

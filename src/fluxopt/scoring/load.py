@@ -119,29 +119,35 @@ def parse_grid(text: str, file: str, log: ProblemLog) -> Grid | None:
     return grid
 
 
+SINGLE_ENTRIES = {"wait": "wait", "refusal": "refusals", "ordered": "ordered"}
+"""Keys holding one entry, and the entry's name when the YAML gives none."""
+
+
 def locate(raw: Any, loc: tuple[int | str, ...]) -> tuple[str | None, str]:
     """The entry name and field a pydantic error location points at.
 
     Walking ``loc`` through the raw YAML data, each list item that is a mapping with a
-    ``name`` names the entry; the key is ``transfer.<name>`` inside the transfer scheme.
+    ``name`` names the entry, as do the single entries (wait, refusal, ordered) and the
+    groups; the key is ``transfer.<name>`` inside the transfer scheme.
     """
     node, name, field_parts = raw, None, []
-    in_transfer = bool(loc) and loc[0] == "transfer"
     for part in loc:
         field_parts.append(str(part))
-        if isinstance(node, dict):
-            node = node.get(part) if isinstance(part, str) else None
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+            if part in SINGLE_ENTRIES and isinstance(node, dict):
+                given = node.get("name")
+                name = given if isinstance(given, str) else SINGLE_ENTRIES[part]
+                field_parts = []
+            elif name is None and field_parts[-2:-1] == ["groups"]:
+                name, field_parts = part, []
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
             if isinstance(node, dict) and isinstance(node.get("name"), str):
                 name, field_parts = node["name"], []
         else:
             node = None
-    if name is None and len(loc) >= 2 and loc[-2] == "groups":
-        name = str(loc[-1])
-    elif name is None and len(loc) >= 3 and "groups" in loc:
-        name = str(loc[loc.index("groups") + 1])
-    if name is not None and in_transfer:
+    if name is not None and loc and loc[0] == "transfer":
         name = f"transfer.{name}"
     where = ".".join(field_parts) if name is not None else ".".join(str(p) for p in loc)
     return name, where

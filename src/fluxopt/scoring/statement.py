@@ -193,8 +193,8 @@ def entry_rules(scheme: Scheme) -> list[tuple[str, str, str, str]]:
         rules.append(
             (wait.name, "wait", f"{wait.points_per_month:g} per {unit}{cap}", wait.description)
         )
-    if scheme.refusal is not None:
-        refusal = scheme.refusal
+    if scheme.scored_refusal is not None:
+        refusal = scheme.scored_refusal
         lowest = f", at least {refusal.lowest:g}" if refusal.lowest is not None else ""
         rules.append(
             (
