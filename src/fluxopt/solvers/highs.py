@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import highspy
@@ -29,6 +33,28 @@ _STATUS = {
     highspy.HighsModelStatus.kSolutionLimit: Status.FEASIBLE,
     highspy.HighsModelStatus.kInterrupt: Status.TIME_LIMIT,
 }
+
+
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A HiGHS object; the licence banner HiGHS prints on its first creation is silenced."""
+    global _banner_shown
+    with _BANNER_LOCK:
+        if _banner_shown:
+            return highspy.Highs()
+        _banner_shown = True
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with Path(os.devnull).open("w") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                return highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def to_highs_lp(model: LinearModel) -> highspy.HighsLp:
@@ -66,7 +92,7 @@ class HighsSolver(Solver):
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolveResult:
         """Pass the model in one call, solve, and map the status."""
-        highs = highspy.Highs()
+        highs = new_highs()
         highs.setOptionValue("output_flag", options.verbose)
         highs.setOptionValue("time_limit", float(options.time_limit))
         highs.setOptionValue("mip_rel_gap", float(options.mip_gap))

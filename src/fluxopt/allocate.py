@@ -1,0 +1,168 @@
+"""One batch from instance to decisions: the allocation pipeline, phase by phase.
+
+``allocate`` scores the applicants, builds the candidate graph and the flux targets
+(:func:`fluxopt.problem.build_problem`), builds the model once (:func:`build_model`),
+solves it with the chosen backend, reads the first stage back (each unit's holder and
+first-ranked applicant), fills ranks 2..k (:mod:`fluxopt.alternates`) and labels the result
+(:mod:`fluxopt.decisions`). Each phase is timed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from fluxopt.alternates import choose_alternates
+from fluxopt.constraints.ruleset import ConstraintSet
+from fluxopt.decisions import Decisions, make_decisions
+from fluxopt.instance import Instance
+from fluxopt.model.blocks import LinearModel
+from fluxopt.model.build import build_model
+from fluxopt.model.variables import Variables
+from fluxopt.problem import AllocationProblem, build_problem
+from fluxopt.schema.problems import FluxoptError
+from fluxopt.solvers.base import SolveOptions, SolveResult, Status, get_solver
+from fluxopt.ytd import YearToDate
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """How to solve: backend and its limits."""
+
+    solver: str = "highs"
+    time_limit: float = 60.0
+    mip_gap: float = 1e-3
+    threads: int = 1
+    seed: int = 0
+    verbose: bool = False
+
+    def options(self) -> SolveOptions:
+        """The backend-neutral options."""
+        return SolveOptions(
+            time_limit=self.time_limit,
+            mip_gap=self.mip_gap,
+            threads=self.threads,
+            seed=self.seed,
+            verbose=self.verbose,
+        )
+
+
+@dataclass
+class Allocation:
+    """The outcome of one batch."""
+
+    status: Status
+    decisions: Decisions
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    problem: AllocationProblem
+    model: LinearModel
+    variables: Variables
+    result: SolveResult
+    timings: dict[str, float] = field(default_factory=dict)
+    settings: SolveSettings = field(default_factory=SolveSettings)
+
+    @property
+    def x(self) -> npt.NDArray[np.float64]:
+        """The first-stage solution vector."""
+        if self.result.x is None:
+            raise FluxoptError(f"the solve has no solution ({self.status})")
+        return self.result.x
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures of the batch."""
+        shortlist = self.decisions.shortlist
+        first = shortlist[shortlist["rank"] == 1]
+        return {
+            "status": str(self.status),
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "units": self.problem.num_units,
+            "units_with_first": int(first["unit_id"].nunique()),
+            "shortlist_rows": len(shortlist),
+            "timings": dict(self.timings),
+            "model": self.model.stats() if self.model is not None else {},
+            **self.problem.stats,
+        }
+
+
+def allocate(
+    instance: Instance,
+    rules: ConstraintSet,
+    *,
+    month: str | None = None,
+    unit_ids: list[str] | None = None,
+    scores: pd.Series | None = None,
+    ytd: YearToDate | None = None,
+    locks: pd.DataFrame | None = None,
+    settings: SolveSettings | None = None,
+    progress: Progress | None = None,
+) -> Allocation:
+    """Run one batch: problem, model, solve, alternates, decisions (see module docstring)."""
+    settings = settings or SolveSettings()
+    say = progress or (lambda _phase: None)
+    say("pairs")
+    problem = build_problem(
+        instance, rules, month=month, unit_ids=unit_ids, scores=scores, ytd=ytd, locks=locks
+    )
+    timings = dict(problem.timings)
+    say("build")
+    started = time.perf_counter()
+    model, variables = build_model(problem)
+    timings["build"] = time.perf_counter() - started
+    say("solve")
+    started = time.perf_counter()
+    result = get_solver(settings.solver).solve(model, settings.options())
+    timings["solve"] = time.perf_counter() - started
+    if not result.status.has_solution or result.x is None:
+        from fluxopt.diagnose import explain_failure
+
+        raise explain_failure(problem, model, result, settings)
+    say("extract")
+    started = time.perf_counter()
+    unit_holder, first_pairs = read_first_stage(problem, model, variables, result.x)
+    alt_pairs, alt_ranks = choose_alternates(problem, first_pairs, unit_holder)
+    pairs = np.concatenate([first_pairs, alt_pairs])
+    ranks = np.concatenate([np.ones(len(first_pairs), dtype=np.int64), alt_ranks])
+    decisions = make_decisions(problem, unit_holder, pairs, ranks)
+    timings["extract"] = time.perf_counter() - started
+    return Allocation(
+        status=result.status,
+        decisions=decisions,
+        objective=result.objective,
+        bound=result.bound,
+        gap=result.gap,
+        problem=problem,
+        model=model,
+        variables=variables,
+        result=result,
+        timings=timings,
+        settings=settings,
+    )
+
+
+def read_first_stage(
+    problem: AllocationProblem,
+    model: LinearModel,
+    variables: Variables,
+    x: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each unit's holder position (-1 if none) and the graph positions of first ranks."""
+    orient = model.values(x, "orient") > 0.5
+    unit_holder = np.full(problem.num_units, -1, dtype=np.int64)
+    rows = np.flatnonzero(orient)
+    unit_holder[problem.coverage["unit"].to_numpy(dtype=np.int64)[rows]] = problem.coverage[
+        "holder"
+    ].to_numpy(dtype=np.int64)[rows]
+    first = np.flatnonzero(model.values(x, "first") > 0.5)
+    return unit_holder, first
