@@ -8,6 +8,7 @@ residence, household composition) are plain vectorised pandas checks.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -70,10 +71,15 @@ def pandera_schema(spec: TableSpec) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=False, name=spec.name)
 
 
+@cache
+def _table_schema(table: str) -> pa.DataFrameSchema:
+    return pandera_schema(schema()[table])
+
+
 def check_columns(log: ProblemLog, spec: TableSpec, frame: pd.DataFrame) -> None:
     """Run the table's pandera schema and report every failing cell."""
     try:
-        pandera_schema(spec).validate(frame, lazy=True)
+        _table_schema(spec.name).validate(frame, lazy=True)
     except SchemaErrors as exc:
         _report_failures(log, spec, frame, exc.failure_cases)
 

@@ -27,12 +27,10 @@ from fluxopt.schema.problems import ProblemLog
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "t", "oui", "vrai"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "f", "non", "faux"})
-BOOL_WORDS: dict[str, bool] = {
-    **dict.fromkeys(TRUE_WORDS, True),
-    **dict.fromkeys(FALSE_WORDS, False),
-}
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
-"""A full calendar date, optionally followed by a time of day without a time zone."""
+TRUE_LIST = sorted(TRUE_WORDS)
+FALSE_LIST = sorted(FALSE_WORDS)
+ISO_DATE_LENGTH = len("YYYY-MM-DD")
+"""A date is written in full (``2025`` or ``2025-01`` alone are not dates)."""
 
 READERS = (".csv", ".parquet", ".xlsx")
 
@@ -122,10 +120,11 @@ def _is_text(raw: pd.Series) -> bool:
 def cell_text(raw: pd.Series) -> pd.Series:
     """Every cell as stripped text; empty and missing cells become missing (NaN)."""
     if _is_text(raw):
-        text = raw.astype("str").str.strip()
+        text = (raw if raw.dtype == "str" else raw.astype("str")).str.strip()
     else:
         text = raw.map(_one_text, na_action="ignore").astype("str")
-    return text.where(text != "")
+    blank = text.eq("").to_numpy(dtype=bool, na_value=False)
+    return text.mask(blank) if blank.any() else text
 
 
 def _is_empty(raw: pd.Series) -> pd.Series:
@@ -143,15 +142,22 @@ def _numbers(raw: pd.Series, text: pd.Series) -> pd.Series:
     """Cells as float64: numeric columns as they are, text with a dot or a decimal comma."""
     if _is_numeric(raw):
         return raw.astype("float64")
-    parsed = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    return pd.Series(parsed, index=raw.index).astype("float64")
+    parsed = pd.Series(pd.to_numeric(text, errors="coerce"), index=raw.index).astype("float64")
+    retry = (parsed.isna() & text.notna()).to_numpy(dtype=bool)
+    if retry.any():
+        with_dot = text[retry].str.replace(",", ".", regex=False)
+        parsed[retry] = pd.to_numeric(with_dot, errors="coerce").astype("float64")
+    return parsed
 
 
 def _booleans(raw: pd.Series, text: pd.Series) -> pd.Series:
     """Cells as nullable booleans: boolean columns as they are, known words otherwise."""
     if pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype("boolean")
-    return text.str.lower().map(BOOL_WORDS).astype("boolean")
+    lower = text.str.lower()
+    true = lower.isin(TRUE_LIST).to_numpy(dtype=bool)
+    false = lower.isin(FALSE_LIST).to_numpy(dtype=bool)
+    return pd.Series(pd.arrays.BooleanArray(true, ~(true | false)), index=raw.index)
 
 
 def _dates(raw: pd.Series, text: pd.Series) -> pd.Series:
@@ -161,8 +167,9 @@ def _dates(raw: pd.Series, text: pd.Series) -> pd.Series:
         if isinstance(dates.dtype, pd.DatetimeTZDtype):
             dates = dates.dt.tz_localize(None)
     else:
-        well_formed = text.str.match(ISO_DATE).fillna(False).astype(bool)
-        dates = pd.to_datetime(text.where(well_formed), errors="coerce", format="ISO8601")
+        short = text.str.len().to_numpy(dtype="float64", na_value=np.nan) < ISO_DATE_LENGTH
+        written = text.mask(short) if short.any() else text
+        dates = pd.to_datetime(written, errors="coerce", format="ISO8601")
     return pd.Series(dates, index=raw.index).astype("datetime64[s]").dt.normalize()
 
 
@@ -170,8 +177,8 @@ def coerce_column(
     log: ProblemLog, spec: TableSpec, column: ColumnSpec, raw: pd.Series, keys: pd.Series | None
 ) -> pd.Series:
     """Convert one raw column to its declared type; bad cells are reported and left empty."""
-    empty = _is_empty(raw)
     text = cell_text(raw)
+    empty = text.isna()
     kind = column.dtype
     if kind == "str":
         result = text
@@ -272,7 +279,7 @@ def _apply_default(
             spec,
             column,
             empty,
-            values.astype("object"),
+            values,
             keys,
             "required value is empty",
             f"fill in {column.name}: {column.description}",

@@ -195,7 +195,9 @@ class ProblemLog:
 
 
 def _item(items: Sequence[object] | pd.Series, index: int) -> object:
-    return items.iloc[index] if isinstance(items, pd.Series) else items[index]
+    """One value as a plain Python object (so that messages show ``7``, not ``np.int64(7)``)."""
+    value = items.iloc[index] if isinstance(items, pd.Series) else items[index]
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _key_text(value: object) -> str | None:
