@@ -208,8 +208,9 @@ def conversion_table(
     Columns: ``convention_id``, ``holder_id``, ``perimeter_kind``, ``perimeter_id``,
     ``own_method``, ``tolerance``, ``reserved_units``, ``unique_rights``, ``given_share``,
     ``given_volume``, ``perimeter_stock`` (:math:`S_P`), the columns of
-    :func:`contingent_turnover`, ``basis`` (:math:`F_P`), ``basis_units`` (:math:`B_P`)
-    and one ``share_<method>`` column per method of :data:`METHODS`.
+    :func:`contingent_turnover`, ``basis`` (:math:`F_P`), ``basis_units`` (:math:`B_P`),
+    ``department_basis`` and ``department_basis_units`` (:math:`F` and :math:`B` of the
+    whole department) and one ``share_<method>`` column per method of :data:`METHODS`.
     """
     conventions = instance.conventions.reset_index(drop=True)
     department = instance.config.territory.department
@@ -235,6 +236,9 @@ def conversion_table(
         }
     )
     table = pd.concat([table, contingent_turnover(instance, year)], axis=1)
+    is_whole = np.asarray(forecast.index.get_level_values(0) == "department")
+    table["department_basis"] = float(forecast["basis"].to_numpy()[is_whole][0])
+    table["department_basis_units"] = int(forecast["basis_units"].to_numpy()[is_whole][0])
     table["basis"] = forecast["basis"].reindex(keys).fillna(0.0).to_numpy()
     table["basis_units"] = (
         forecast["basis_units"].reindex(keys).fillna(0).astype("int64").to_numpy()

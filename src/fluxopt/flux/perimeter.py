@@ -16,6 +16,7 @@ the holders and conventions at once (see :func:`check_holders`).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fluxopt.schema.problems import ProblemLog
@@ -50,27 +51,26 @@ def perimeter_pairs(
     -------
     pandas.DataFrame
         Columns ``pos`` (row position in ``places``) and the :data:`PERIMETER_COLUMNS`,
-        one row per pair, sorted by ``pos`` then ``convention_id``.
+        one row per pair, sorted by ``pos`` then by the conventions' order.
     """
-    frame = pd.DataFrame(
-        {
-            "pos": range(len(places)),
-            "commune": places["commune"].astype(str).to_numpy(),
-            "epci": places["epci"].astype(str).to_numpy(),
-        }
+    commune = places["commune"].astype(str).to_numpy()
+    epci = places["epci"].astype(str).to_numpy()
+    conv = conventions[PERIMETER_COLUMNS].astype(str).reset_index(drop=True)
+    kind = conv["perimeter_kind"].to_numpy()
+    target = conv["perimeter_id"].to_numpy()
+    codes, _ = pd.factorize(np.concatenate([commune, epci, target]))
+    n = len(places)
+    commune_code, epci_code, target_code = codes[:n], codes[n : 2 * n], codes[2 * n :]
+    whole = (kind == "department") & (target == department)
+    match = (
+        whole[None, :]
+        | ((kind == "epci")[None, :] & (epci_code[:, None] == target_code[None, :]))
+        | ((kind == "commune")[None, :] & (commune_code[:, None] == target_code[None, :]))
     )
-    conv = conventions[PERIMETER_COLUMNS].astype(str)
-    parts = []
-    whole = conv[(conv["perimeter_kind"] == "department") & (conv["perimeter_id"] == department)]
-    parts.append(frame[["pos"]].merge(whole, how="cross"))
-    for kind in ("epci", "commune"):
-        scoped = conv[conv["perimeter_kind"] == kind]
-        matched = frame[["pos", kind]].merge(scoped, left_on=kind, right_on="perimeter_id")
-        parts.append(matched.drop(columns=kind))
-    pairs = pd.concat(parts, ignore_index=True)
-    if pairs.empty:
-        return pd.DataFrame({"pos": pd.Series(dtype="int64")} | _empty_text(PERIMETER_COLUMNS))
-    return pairs.sort_values(["pos", "convention_id"], ignore_index=True)
+    pos, column = np.nonzero(match)
+    pairs = conv.iloc[column].reset_index(drop=True)
+    pairs.insert(0, "pos", pos.astype("int64"))
+    return pairs
 
 
 def places_of(instance_units: pd.DataFrame, residences: pd.DataFrame) -> pd.DataFrame:
@@ -179,7 +179,3 @@ def _check_overlaps(
 def _row_of(frame: pd.DataFrame, column: str, value: str) -> int | None:
     hits = (frame[column].astype(str) == value).to_numpy().nonzero()[0]
     return int(hits[0]) + 1 if len(hits) else None
-
-
-def _empty_text(columns: list[str]) -> dict[str, pd.Series]:
-    return {name: pd.Series(dtype="str") for name in columns}

@@ -110,8 +110,13 @@ def annual_volumes(
     """
     table = convert(instance, method, year, horizon_years) if conversion is None else conversion
     department = instance.config.territory.department
-    forecast = forecast_basis(instance, year)
-    whole = forecast[forecast["perimeter_kind"] == "department"].iloc[0]
+    if len(table):
+        whole = table[["department_basis", "department_basis_units"]].iloc[0]
+        department_basis, basis_units = float(whole.iloc[0]), int(whole.iloc[1])
+    else:
+        forecast = forecast_basis(instance, year)
+        row = forecast[forecast["perimeter_kind"] == "department"].iloc[0]
+        department_basis, basis_units = float(row["basis"]), int(row["basis_units"])
     fixed = (table["fixed_volume"].notna() & ~table["capped"]).to_numpy()
     fixed_volume = np.where(fixed, table["fixed_volume"].fillna(0).astype("int64").to_numpy(), 0)
     quota = np.where(
@@ -123,7 +128,7 @@ def annual_volumes(
     floored = pd.Series(np.floor(np.round(shared["quota"].to_numpy(), 9)), index=shared.index)
     floors = floored.groupby(shared["perimeter"], sort=False).sum()
     totals = pd.Series(round_half_up(exact.to_numpy()), index=exact.index)
-    overshoot = int(totals.sum() + fixed_volume.sum() - int(whole["basis_units"]))
+    overshoot = int(totals.sum() + fixed_volume.sum() - basis_units)
     if overshoot > 0:
         totals = _give_back(totals, exact, floors, overshoot)
     volume = fixed_volume.astype("int64").copy()
@@ -148,7 +153,6 @@ def annual_volumes(
             "annual_volume": volume,
         }
     )
-    basis_units = int(whole["basis_units"])
     rest = max(basis_units - int(volume.sum()), 0)
     landlord = pd.DataFrame(
         {
@@ -158,7 +162,7 @@ def annual_volumes(
             "perimeter_id": [department],
             "method": ["remainder"],
             "share": [rest / basis_units if basis_units else 0.0],
-            "basis": [float(whole["basis"])],
+            "basis": [department_basis],
             "basis_units": [basis_units],
             "quota": [max(basis_units - float(np.sum(quota)), 0.0)],
             "annual_volume": [rest],
