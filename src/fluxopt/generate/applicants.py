@@ -76,14 +76,9 @@ def make_applicants(
     landlord = np.where(is_transfer, np.where(own | renewal, preset.landlord, other), "")
     size = people["household_size"].to_numpy()
     rooms_now, cost_now = current_dwelling(rng, size, people["situation"].to_numpy())
-    filed = pd.Series(people["filed_on"])
-    ids = (
-        f"{preset.department:0>3}"
-        + filed.dt.strftime("%y%m")
-        + pd.Series(np.arange(1, len(filed) + 1)).map("{:06d}".format)
-    )
+    ids = registration_numbers(preset.department, people["filed_on"].to_numpy())
     out = people.drop(columns=["situation", "working"]).assign(
-        applicant_id=ids.to_numpy(),
+        applicant_id=ids,
         annual_income=income,
         expires_on=pd.Series(pd.NaT, index=people.index, dtype="datetime64[s]"),
         current_landlord=landlord,
@@ -95,3 +90,12 @@ def make_applicants(
         housing_cost_now=cost_now,
     )
     return out[list(APPLICANT_COLUMNS)], thresholds
+
+
+def registration_numbers(department: str, filed_on: np.ndarray) -> np.ndarray:
+    """Unique numbers: department (3 digits), year and month of filing, sequence (6 digits)."""
+    months = filed_on.astype("datetime64[M]").astype("int64")
+    year, month = months // 12 + 1970, months % 12 + 1
+    sequence = np.arange(1, len(filed_on) + 1)
+    code = pd.Series((year % 100) * 10**8 + month * 10**6 + sequence).astype(str).str.zfill(10)
+    return (f"{department:0>3}" + code).to_numpy(dtype=object)

@@ -56,12 +56,13 @@ def make_history(
     conventions: pd.DataFrame,
     seed: int,
 ) -> pd.DataFrame:
-    """Vacancies and attributions of the two years before ``preset.year``."""
+    """Vacancies and attributions of the two years before ``preset.year``, in date order."""
     rng = stream(seed, "history")
     old = ~residences["new_programme"].to_numpy()
     kinds = dict(zip(holders["holder_id"], holders["kind"], strict=True))
     reserved_total = 0
-    blocks: list[pd.DataFrame] = []
+    blocks: list[dict[str, np.ndarray]] = []
+    contingents: list[str] = []
     for holder_id, perimeter_kind, perimeter_id, reserved in zip(
         conventions["holder_id"].to_numpy(dtype=str),
         conventions["perimeter_kind"].to_numpy(dtype=str),
@@ -76,21 +77,44 @@ def make_history(
             inside = np.ones(len(residences), dtype=bool)
         reserved_total += int(reserved)
         count = round(int(reserved) * TURNOVER_BY_KIND[kind] * YEARS)
-        blocks.append(
-            _vacancies(rng, preset.year, residences, inside & old, count, str(holder_id), kind)
-        )
+        blocks.append(_vacancies(rng, preset.year, residences, inside & old, count, kind))
+        contingents.append(str(holder_id))
     own = max(int(residences.loc[old, "stock_units"].sum()) - reserved_total, 0)
     count = round(own * TURNOVER_BY_KIND["landlord"] * YEARS)
-    blocks.append(
-        _vacancies(rng, preset.year, residences, old, count, LANDLORD_CONTINGENT, "landlord")
+    blocks.append(_vacancies(rng, preset.year, residences, old, count, "landlord"))
+    contingents.append(LANDLORD_CONTINGENT)
+    vacancies = {key: np.concatenate([block[key] for block in blocks]) for key in blocks[0]}
+    vacancies["contingent"] = np.repeat(
+        np.arange(len(blocks)), [len(block["residence"]) for block in blocks]
     )
-    vacancies = pd.concat(blocks, ignore_index=True)
-    attributions = _attributions(rng, preset, vacancies)
-    history = pd.concat([vacancies, attributions], ignore_index=True)
-    history = history.sort_values(["date", "event", "residence_id"], kind="stable")
-    history = history.drop(columns=["kind"]).reset_index(drop=True)
-    history.insert(0, "event_id", [f"H{i + 1:07d}" for i in range(len(history))])
-    return history
+    state = np.isin(
+        vacancies["contingent"],
+        [i for i, c in enumerate(contingents) if kinds.get(c) == "state"],
+    )
+    events = _with_attributions(rng, preset, vacancies, state)
+    order = np.lexsort((events["residence"], events["attribution"], events["date"]))
+    events = {key: values[order] for key, values in events.items()}
+    res = events["residence"]
+    attribution = events["attribution"]
+    qpv = residences["qpv"].to_numpy()[res]
+    q1 = _q1(events["q1_draw"], qpv)
+    return pd.DataFrame(
+        {
+            "event_id": ("H" + pd.Series(np.arange(1, len(res) + 1)).astype(str).str.zfill(7)),
+            "event": np.where(attribution, "attribution", "vacancy"),
+            "date": events["date"].astype("datetime64[s]"),
+            "residence_id": residences["residence_id"].to_numpy()[res],
+            "epci": residences["epci"].to_numpy()[res],
+            "commune": residences["commune"].to_numpy()[res],
+            "rooms": events["rooms"],
+            "financing": np.asarray(FINANCING)[events["financing"]],
+            "qpv": qpv,
+            "contingent": np.asarray(contingents)[events["contingent"]],
+            "q1": pd.Series(q1, dtype="boolean").where(attribution),
+            "priority": pd.Series(events["priority"], dtype="boolean").where(attribution),
+            "wait_months": np.where(attribution, events["wait_months"], np.nan),
+        }
+    )
 
 
 def _vacancies(
@@ -99,50 +123,53 @@ def _vacancies(
     residences: pd.DataFrame,
     mask: np.ndarray,
     count: int,
-    contingent: str,
     kind: str,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
+    """Vacancies of one contingent: residence position, date, typology, financing class."""
     position = draw_residences(rng, residences, mask, count)
-    res = residences.iloc[position]
-    shares = SMALL_ROOM_SHARES if kind == "state" else ROOM_SHARES
-    rooms = rng.choice(np.arange(1, 7), size=len(position), p=np.asarray(shares) / sum(shares))
+    shares = np.asarray(SMALL_ROOM_SHARES if kind == "state" else ROOM_SHARES)
+    rooms = rng.choice(np.arange(1, 7), size=len(position), p=shares / shares.sum())
     start = np.datetime64(f"{year - YEARS}-01-01", "D")
     days = int((np.datetime64(f"{year}-01-01", "D") - start).astype(int))
-    return pd.DataFrame(
-        {
-            "event": "vacancy",
-            "date": start + rng.integers(0, days, len(position)).astype("timedelta64[D]"),
-            "residence_id": res["residence_id"].to_numpy(),
-            "epci": res["epci"].to_numpy(),
-            "commune": res["commune"].to_numpy(),
-            "rooms": rooms,
-            "financing": rng.choice(FINANCING, size=len(position), p=FINANCING_P),
-            "qpv": res["qpv"].to_numpy(),
-            "contingent": contingent,
-            "kind": kind,
-        }
-    )
+    return {
+        "residence": position,
+        "date": start + rng.integers(0, days, len(position)).astype("timedelta64[D]"),
+        "rooms": rooms,
+        "financing": rng.choice(len(FINANCING), size=len(position), p=FINANCING_P),
+    }
 
 
-def _attributions(
-    rng: np.random.Generator, preset: Preset, vacancies: pd.DataFrame
-) -> pd.DataFrame:
-    """Leases signed after the vacancies (1-11 weeks later, within the history's years)."""
-    n = len(vacancies)
-    delay = rng.integers(7, 78, n).astype("timedelta64[D]")
-    date = vacancies["date"].to_numpy().astype("datetime64[D]") + delay
+def _with_attributions(
+    rng: np.random.Generator,
+    preset: Preset,
+    vacancies: dict[str, np.ndarray],
+    state: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Vacancies followed by the leases signed 1-11 weeks later, within the history's years.
+
+    Returns the vacancy rows then the attribution rows, with the flag ``attribution`` and the
+    attribution columns (``q1_draw``, ``priority``, ``wait_months``; meaningless on vacancies).
+    """
+    n = len(vacancies["residence"])
+    date = vacancies["date"] + rng.integers(7, 78, n).astype("timedelta64[D]")
     end = np.datetime64(f"{preset.year}-01-01", "D")
     let = (rng.random(n) < LET_SHARE) & (date < end)
-    out = vacancies.loc[let].copy()
-    out["event"] = "attribution"
-    out["date"] = date[let]
-    qpv = out["qpv"].to_numpy()
-    out["q1"] = rng.random(len(out)) < np.where(qpv, Q1_SHARE[True], Q1_SHARE[False])
-    state = out["kind"].to_numpy() == "state"
-    out["priority"] = rng.random(len(out)) < np.where(
-        state, PRIORITY_SHARE_STATE, PRIORITY_SHARE_OTHER
-    )
+    k = int(let.sum())
+    out = {key: np.concatenate([values, values[let]]) for key, values in vacancies.items()}
+    out["date"][n:] = date[let]
+    out["attribution"] = np.r_[np.zeros(n, dtype=bool), np.ones(k, dtype=bool)]
+    out["state"] = np.r_[state, state[let]]
     shape = 1.6
-    wait = rng.gamma(shape, preset.history_wait_mean_months / shape, len(out))
-    out["wait_months"] = np.round(wait, 1)
+    out["wait_months"] = np.round(
+        rng.gamma(shape, preset.history_wait_mean_months / shape, n + k), 1
+    )
+    out["priority"] = rng.random(n + k) < np.where(
+        out["state"], PRIORITY_SHARE_STATE, PRIORITY_SHARE_OTHER
+    )
+    out["q1_draw"] = rng.random(n + k)
     return out
+
+
+def _q1(q1_draw: np.ndarray, qpv: np.ndarray) -> np.ndarray:
+    """First-quartile attributions: 17 % outside QPV, 30 % in QPV."""
+    return q1_draw < np.where(qpv, Q1_SHARE[True], Q1_SHARE[False])

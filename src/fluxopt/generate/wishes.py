@@ -1,9 +1,9 @@
 """What applicants wish: ranked communes and a typology, and what they live in now.
 
-- **Communes**: 1 to 4 communes (35 / 30 / 20 / 15 %), ranked. The first wish is drawn ∝ the
+- **Communes**: 1 to 4 communes (45 / 30 / 15 / 10 %), ranked. The first wish is drawn ∝ the
   commune's demand weight (its stock weight times a lognormal pressure factor of spread
   0.3), so that main towns draw most first wishes with a Zipf-like tail. Further wishes
-  follow a Plackett-Luce draw without replacement (Gumbel top-k) where communes of the first
+  follow a Plackett-Luce draw without replacement (sequential draws) where communes of the first
   wish's EPCI weigh 12 times more than the others. About 4 % of applicants also name one
   commune outside the landlord's territory, at a random rank (a shared demand file is
   normal: validation only warns).
@@ -21,14 +21,13 @@ import numpy as np
 import pandas as pd
 
 from fluxopt.generate.presets import Preset
-from fluxopt.generate.sampling import exact_count, pick, shuffled_labels
+from fluxopt.generate.sampling import choice_within_groups, exact_count, pick, shuffled_labels
 from fluxopt.generate.territory import Territory
 from fluxopt.generate.units import SURFACE_BY_ROOMS
 
-WISH_COUNT_SHARES = (0.35, 0.30, 0.20, 0.15)
+WISH_COUNT_SHARES = (0.45, 0.30, 0.15, 0.10)
 SAME_EPCI_WEIGHT = 12.0
 MAX_WISHES = 4
-CHUNK_ROWS = 20_000
 ROOM_CHOICE = np.array([[0, 0.0], [1, 0.40], [2, 0.65], [3, 0.85], [3, 0.45], [4, 0.60], [5, 0.85]])
 """By household size 0..6 (6 = six or more): smaller typology wished, probability of it."""
 NO_ROOM_WISH_SHARE = 0.10
@@ -48,7 +47,7 @@ def wished_communes(
     count = shuffled_labels(rng, n, [1, 2, 3, 4], WISH_COUNT_SHARES).astype(int)
     count = np.minimum(count, len(communes))
     first = rng.choice(len(communes), size=n, p=demand / demand.sum())
-    others = _further_wishes(rng, first, communes["epci_pos"].to_numpy(), demand)
+    others = _further_wishes(rng, first, count, communes["epci_pos"].to_numpy(), demand)
     slots = np.full((n, MAX_WISHES + 1), "", dtype=object)
     slots[:, 0] = names[first]
     for rank in range(1, MAX_WISHES):
@@ -64,27 +63,46 @@ def wished_communes(
 
 
 def _further_wishes(
-    rng: np.random.Generator, first: np.ndarray, epci_pos: np.ndarray, demand: np.ndarray
+    rng: np.random.Generator,
+    first: np.ndarray,
+    count: np.ndarray,
+    epci_pos: np.ndarray,
+    demand: np.ndarray,
 ) -> np.ndarray:
-    """Wishes 2..4 of each applicant, in order (Plackett-Luce draw, chunked rows)."""
+    """Wishes 2..4 of each applicant, in order (-1 where the applicant wishes fewer).
+
+    A sequential draw without replacement (Plackett-Luce) with weights
+    ``w'(c) = demand(c) × (1 + (SAME_EPCI_WEIGHT − 1) · [epci(c) = epci(first)])``: each rank
+    draws from ``w'`` as a mixture (all communes ∝ demand with probability
+    ``S / (S + (k − 1) S_e)``, else the first wish's EPCI ∝ demand, with ``k`` =
+    ``SAME_EPCI_WEIGHT`` and ``S``, ``S_e`` the total demand of the territory and of that
+    EPCI) and draws again where the commune is already wished. A row still unlucky after
+    100 draws takes the first commune it lacks.
+    """
     n, m = len(first), len(demand)
-    take = min(MAX_WISHES - 1, m - 1)
-    out = np.zeros((n, MAX_WISHES - 1), dtype="int64")
-    if take <= 0:
-        out[:] = first[:, None]
-        return out
-    log_demand = np.log(demand)
-    for start in range(0, n, CHUNK_ROWS):
-        rows = first[start : start + CHUNK_ROWS]
-        same = epci_pos[None, :] == epci_pos[rows][:, None]
-        keys = log_demand[None, :] + np.where(same, np.log(SAME_EPCI_WEIGHT), 0.0)
-        keys = keys + rng.gumbel(size=keys.shape)
-        keys[np.arange(len(rows)), rows] = -np.inf
-        top = np.argpartition(-keys, take - 1, axis=1)[:, :take]
-        order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1)
-        out[start : start + len(rows), :take] = np.take_along_axis(top, order, axis=1)
-    if take < MAX_WISHES - 1:
-        out[:, take:] = out[:, :1]
+    out = np.full((n, MAX_WISHES - 1), -1, dtype="int64")
+    home = epci_pos[first]
+    epci_demand = np.bincount(epci_pos, weights=demand)
+    total = float(demand.sum())
+    p_any = total / (total + (SAME_EPCI_WEIGHT - 1.0) * epci_demand[home])
+    chosen = first[:, None]
+    for rank in range(1, MAX_WISHES):
+        pending = np.flatnonzero(count > rank)
+        for _ in range(100):
+            if len(pending) == 0:
+                break
+            draw = np.empty(len(pending), dtype="int64")
+            anywhere = rng.random(len(pending)) < p_any[pending]
+            draw[anywhere] = rng.choice(m, size=int(anywhere.sum()), p=demand / total)
+            near = pending[~anywhere]
+            if len(near):
+                draw[~anywhere] = choice_within_groups(rng, home[near], epci_pos, demand)
+            taken = (chosen[pending] == draw[:, None]).any(axis=1)
+            out[pending[~taken], rank - 1] = draw[~taken]
+            pending = pending[taken]
+        for row in pending:  # pragma: no cover - vanishingly rare
+            out[row, rank - 1] = next(c for c in range(m) if c not in chosen[row])
+        chosen = np.column_stack([first, out[:, :rank]])
     return out
 
 
