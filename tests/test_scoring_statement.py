@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import BESANCON_EPCI, rewrite_table
 
+from conftest import BESANCON_EPCI, rewrite_table
 from fluxopt.cli.app import cli
 from fluxopt.instance import load_instance
 from fluxopt.schema.problems import FluxoptError
@@ -86,7 +86,8 @@ def test_statement_position_wait_and_priority(hand_instance_dir: Path, grid_file
     assert (first.position.rank, first.position.count, first.position.ahead) == (1, 2, 0)
     assert first.comparable_wait.average_months == 7.5
     assert first.comparable_wait.attributions == 1
-    assert first.priority and first.dalo
+    assert first.priority
+    assert first.dalo
     assert [line.points for line in first.lines] == [30, 0, 5]
 
 

@@ -24,6 +24,7 @@ scores are deterministic and ties are kept (the optimiser breaks them later).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,7 @@ from fluxopt.scoring.check import (
     expressions,
     referenced_names,
 )
-from fluxopt.scoring.grid import Bracket, Grid, Scheme
+from fluxopt.scoring.grid import Bracket, Grid, Group, Scheme
 
 KEY = "applicant_id"
 
@@ -74,20 +75,95 @@ def score(grid: Grid, applicants: pd.DataFrame, keep_raw: bool = False) -> Score
     expressions use: declared columns absent from it take their declared default (empty
     when there is none), derived columns must be present (``Instance.applicants`` has them).
     The grid is checked against the table's columns first; every problem, including an
-    expression that fails to evaluate, is raised at once as an ``InvalidInputError``.
+    expression that fails to evaluate or gives the wrong type, is raised at once as an
+    ``InvalidInputError``. ``keep_raw`` also returns the points before group rules.
     """
     frame = _indexed(applicants)
     log = ProblemLog()
     check_grid(grid, log, set(frame.columns) | set(declared_columns()))
     frame = _complete(grid, frame, log)
     log.raise_if_errors(f"grid {grid.file}")
+    values = _evaluate(grid, frame, log)
+    log.raise_if_errors(f"grid {grid.file}")
 
-    values: dict[str, pd.Series | object] = {}
+    columns = list(grid.breakdown_columns)
+    out = _Points.zeros(len(frame), columns, keep_raw)
+    _fill(grid, values, out)
+    in_transfer = _transfer_mask(grid, frame)
+    if grid.transfer is not None:
+        transfer = _Points.zeros(len(frame), list(grid.transfer.entry_names), keep_raw)
+        _fill(grid.transfer, values, transfer)
+        out.take_rows(transfer, in_transfer)
+    np.add(out.counted, 0.0, out=out.counted)  # no negative zeros (a penalty × 0 refusals)
+    index = frame.index
+
+    def table(matrix: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(matrix, index=index, columns=columns, copy=False)
+
+    return Scores(
+        grid=grid,
+        total=pd.Series(out.counted.sum(axis=1), index=index, name="score"),
+        breakdown=table(out.counted),
+        missing=table(out.missing),
+        transfer=pd.Series(in_transfer, index=index, name="transfer"),
+        raw=None if out.raw is None else table(out.raw),
+    )
+
+
+@dataclass
+class _Points:
+    """Column-major matrices (applicant × entry) the entries are written into."""
+
+    columns: dict[str, int]
+    counted: np.ndarray
+    missing: np.ndarray
+    raw: np.ndarray | None
+
+    @classmethod
+    def zeros(cls, rows: int, names: list[str], keep_raw: bool) -> _Points:
+        shape = (rows, len(names))
+        return cls(
+            columns={name: position for position, name in enumerate(names)},
+            counted=np.zeros(shape, order="F"),
+            missing=np.zeros(shape, dtype=bool, order="F"),
+            raw=np.zeros(shape, order="F") if keep_raw else None,
+        )
+
+    def put(self, name: str, points: np.ndarray, absent: np.ndarray) -> None:
+        """Write one entry's points (before groups) and missing flags."""
+        position = self.columns[name]
+        self.counted[:, position] = points
+        self.missing[:, position] = absent
+        if self.raw is not None:
+            self.raw[:, position] = points
+
+    def take_rows(self, other: _Points, rows: np.ndarray) -> None:
+        """On ``rows``, replace every column by ``other``'s (0 where it lacks the entry)."""
+        for name, position in self.columns.items():
+            source = other.columns.get(name)
+            pairs = [(self.counted, other.counted), (self.missing, other.missing)]
+            if self.raw is not None and other.raw is not None:
+                pairs.append((self.raw, other.raw))
+            for target, values in pairs:
+                column = target[:, position]
+                if source is None:
+                    np.copyto(column, np.zeros((), dtype=column.dtype), where=rows)
+                else:
+                    np.copyto(column, values[:, source], where=rows)
+
+
+_Values = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
+
+
+def _evaluate(grid: Grid, frame: pd.DataFrame, log: ProblemLog) -> _Values:
+    """Each distinct expression once, as (values, missing) arrays of its kind."""
+    values: _Values = {}
+    count = len(frame)
     for entry in expressions(grid):
-        if entry.expression in values:
+        if (entry.expression, entry.kind) in values:
             continue
         try:
-            values[entry.expression] = frame.eval(entry.expression, engine="python")
+            result = frame.eval(entry.expression, engine="python")
         except Exception as exc:
             log.error(
                 grid.file,
@@ -95,118 +171,77 @@ def score(grid: Grid, applicants: pd.DataFrame, keep_raw: bool = False) -> Score
                 "check the column types (text, number, true/false) the expression combines",
                 key=entry.key,
             )
-    log.raise_if_errors(f"grid {grid.file}")
-
-    count = len(frame)
-    parts = {
-        label: _scheme_points(grid.file, label, scheme, values, count, log)
-        for label, scheme in grid.schemes().items()
-    }
-    log.raise_if_errors(f"grid {grid.file}")
-
-    columns = list(grid.breakdown_columns)
-    in_transfer = _transfer_mask(grid, frame)
-    counted = np.zeros((count, len(columns)), order="F")
-    raw = np.zeros((count, len(columns)), order="F") if keep_raw else None
-    missing = np.zeros((count, len(columns)), dtype=bool, order="F")
-    for position, name in enumerate(columns):
-        for label, points in parts.items():
-            if name not in points.counted:
-                continue
-            rows = in_transfer if label == "transfer" else ~in_transfer
-            counted[rows, position] = points.counted[name][rows]
-            missing[rows, position] = points.missing[name][rows]
-            if raw is not None:
-                raw[rows, position] = points.raw[name][rows]
-    np.add(counted, 0.0, out=counted)  # no negative zeros (a penalty times zero refusals)
-    index = frame.index
-    breakdown = pd.DataFrame(counted, index=index, columns=columns)
-    total = pd.Series(counted.sum(axis=1), index=index, name="score")
-    return Scores(
-        grid=grid,
-        total=total,
-        breakdown=breakdown,
-        missing=pd.DataFrame(missing, index=index, columns=columns),
-        transfer=pd.Series(in_transfer, index=index, name="transfer"),
-        raw=None if raw is None else pd.DataFrame(raw, index=index, columns=columns),
-    )
+            continue
+        convert = _as_flag if entry.kind == "flag" else _as_number
+        converted = convert(result, count, grid.file, entry.key, log)
+        if converted is not None:
+            values[(entry.expression, entry.kind)] = converted
+    return values
 
 
-@dataclass(frozen=True)
-class _SchemePoints:
-    raw: dict[str, np.ndarray]
-    counted: dict[str, np.ndarray]
-    missing: dict[str, np.ndarray]
+def _fill(scheme: Scheme, values: _Values, out: _Points) -> None:
+    """Write every entry of ``scheme`` into ``out``, then apply its group rules."""
 
+    def flag(expression: str) -> tuple[np.ndarray, np.ndarray]:
+        return values[(expression, "flag")]
 
-def _scheme_points(
-    file: str,
-    label: str,
-    scheme: Scheme,
-    values: dict[str, pd.Series | object],
-    count: int,
-    log: ProblemLog,
-) -> _SchemePoints:
-    """Raw points, counted points and missing flags of every entry of one scheme."""
-    prefix = "" if label == "main" else f"{label}."
-    raw: dict[str, np.ndarray] = {}
-    missing: dict[str, np.ndarray] = {}
+    def number(expression: str) -> tuple[np.ndarray, np.ndarray]:
+        return values[(expression, "number")]
 
-    def flag(name: str, expression: str) -> np.ndarray:
-        met, absent = _as_flag(values[expression], count, file, prefix + name, log)
-        missing[name] = absent
-        return met
-
-    def number(name: str, expression: str) -> np.ndarray:
-        value, absent = _as_number(values[expression], count, file, prefix + name, log)
-        missing[name] = absent
-        return value
-
-    for name, weight in scheme.ordered_weights().items():
-        assert scheme.ordered is not None
-        criterion = next(c for c in scheme.ordered.active if c.name == name)
-        raw[name] = flag(name, criterion.expression) * weight
+    weights = scheme.ordered_weights()
+    for criterion in scheme.ordered.active if scheme.ordered else ():
+        met, absent = flag(criterion.expression)
+        out.put(criterion.name, met * weights[criterion.name], absent)
     for item in scheme.active_criteria:
-        raw[item.name] = flag(item.name, item.expression) * item.points
+        met, absent = flag(item.expression)
+        out.put(item.name, met * item.points, absent)
     for bracket in scheme.active_brackets:
-        raw[bracket.name] = _band_points(bracket, number(bracket.name, bracket.expression))
+        value, absent = number(bracket.expression)
+        out.put(bracket.name, _band_points(bracket, value), absent)
     if scheme.wait is not None:
         wait = scheme.wait
-        months = np.clip(np.nan_to_num(number(wait.name, wait.expression), nan=0.0), 0, None)
+        value, absent = number(wait.expression)
+        months = np.clip(np.nan_to_num(value, nan=0.0), 0, None)
         if wait.whole_months:
             months = np.floor(months)
         points = wait.points_per_month * months
-        raw[wait.name] = points if wait.cap is None else np.minimum(points, wait.cap)
-    if scheme.scored_refusal is not None:
-        refusal = scheme.scored_refusal
-        refused = np.nan_to_num(number(refusal.name, refusal.expression), nan=0.0)
-        points = refusal.points_per_refusal * np.clip(refused, 0, None)
-        raw[refusal.name] = points if refusal.lowest is None else np.maximum(points, refusal.lowest)
-    return _SchemePoints(raw=raw, counted=_combine_groups(scheme, raw), missing=missing)
+        out.put(wait.name, points if wait.cap is None else np.minimum(points, wait.cap), absent)
+    refusal = scheme.scored_refusal
+    if refusal is not None:
+        value, absent = number(refusal.expression)
+        points = refusal.points_per_refusal * np.clip(np.nan_to_num(value, nan=0.0), 0, None)
+        floor = points if refusal.lowest is None else np.maximum(points, refusal.lowest)
+        out.put(refusal.name, floor, absent)
+    for group, members in scheme.group_members.items():
+        _combine_group(scheme.groups[group], [out.counted[:, out.columns[m]] for m in members])
 
 
-def _combine_groups(scheme: Scheme, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Counted points: raw points with each group's rule (highest or sum, then cap)."""
-    counted = dict(raw)
-    for group, names in scheme.group_members.items():
-        spec = scheme.groups[group]
-        matrix = np.column_stack([raw[name] for name in names])
-        if spec.mode == "highest":
-            rows = np.arange(matrix.shape[0])
-            winner = np.argmax(matrix, axis=1)
-            best = matrix[rows, winner]
-            if spec.cap is not None:
-                best = np.minimum(best, spec.cap)
-            result = np.zeros_like(matrix)
-            result[rows, winner] = best
-        elif spec.cap is None:
-            result = matrix
-        else:
-            running = np.minimum(np.cumsum(matrix, axis=1), spec.cap)
-            result = np.diff(running, axis=1, prepend=0.0)
-        for position, name in enumerate(names):
-            counted[name] = result[:, position]
-    return counted
+def _combine_group(spec: Group, columns: list[np.ndarray]) -> None:
+    r"""Apply a group rule in place on its members' columns (grid order).
+
+    ``highest``: the first member reaching the highest points keeps
+    :math:`\min(c, \max_k p_k)`, the others 0. ``sum``: member :math:`k` keeps
+    :math:`\min(c, S_k) - \min(c, S_{k-1})`, :math:`S_k` being the running sum.
+    """
+    cap = math.inf if spec.cap is None else spec.cap
+    if spec.mode == "highest":
+        best = columns[0].copy()
+        winner = np.zeros(best.shape, dtype=np.int64)
+        for position, column in enumerate(columns[1:], start=1):
+            better = column > best
+            np.copyto(best, column, where=better)
+            winner[better] = position
+        np.minimum(best, cap, out=best)
+        for position, column in enumerate(columns):
+            np.copyto(column, np.where(winner == position, best, 0.0))
+    elif spec.cap is not None:
+        running = np.zeros(columns[0].shape)
+        kept = np.zeros(columns[0].shape)
+        for column in columns:
+            running += column
+            now = np.minimum(running, cap)
+            np.subtract(now, kept, out=column)
+            kept = now
 
 
 def _band_points(bracket: Bracket, value: np.ndarray) -> np.ndarray:
@@ -226,7 +261,7 @@ def _band_points(bracket: Bracket, value: np.ndarray) -> np.ndarray:
 
 def _as_flag(
     result: pd.Series | object, count: int, file: str, key: str, log: ProblemLog
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """A true/false result as (met, missing) arrays; record a problem for other types."""
     if isinstance(result, bool | np.bool_):
         return np.full(count, bool(result)), np.zeros(count, dtype=bool)
@@ -241,12 +276,12 @@ def _as_flag(
         "compare to get true/false (e.g. `refusals > 0`), or use a bracket for numbers",
         key=key,
     )
-    return np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
+    return None
 
 
 def _as_number(
     result: pd.Series | object, count: int, file: str, key: str, log: ProblemLog
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """A numeric result as (value with NaN, missing) arrays; record a problem otherwise."""
     if isinstance(result, int | float | np.integer | np.floating) and not isinstance(
         result, bool | np.bool_
@@ -268,7 +303,7 @@ def _as_number(
         "`housing_cost_now * 12 / annual_income`",
         key=key,
     )
-    return np.zeros(count), np.zeros(count, dtype=bool)
+    return None
 
 
 def _indexed(applicants: pd.DataFrame) -> pd.DataFrame:
