@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from fluxopt.cli.app import cli
 from fluxopt.generate import GENERATOR_VERSION, PRESETS, generate, generate_to
 from fluxopt.generate.holders import LANDLORD_ID, covering_share
+from fluxopt.generate.measure import generate_and_validate
 from fluxopt.generate.sampling import pick, quota_counts, shuffled_labels
 from fluxopt.instance import load_instance
 
@@ -186,3 +187,19 @@ def test_cli_refuses_non_empty_folder_without_force(tmp_path: Path) -> None:
     forced = runner.invoke(cli, ["generate", "--preset", "tiny", "--force", str(tmp_path)])
     assert forced.exit_code == 0
     assert (tmp_path / "units.csv").exists()
+
+
+# --- benchmark driver (smoke size) ------------------------------------------------------
+
+
+def test_benchmark_driver_smoke(tmp_path: Path) -> None:
+    measure = generate_and_validate("tiny", 1, tmp_path)
+    assert measure.validation_errors == 0
+    assert measure.units == 8
+    assert measure.generate_seconds > 0
+    assert measure.validate_seconds > 0
+    assert measure.generate_peak_rss_mb > 0
+    figures = measure.as_dict()
+    assert figures["validate_over_generate"] == pytest.approx(
+        measure.validate_seconds / measure.generate_seconds
+    )
