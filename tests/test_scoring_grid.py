@@ -276,7 +276,7 @@ def test_expression_of_the_wrong_type_is_reported_at_evaluation() -> None:
     assert "not true/false" in by_key["income"]
     assert "not numbers" in by_key["text"]
     assert "not numbers" in by_key["wait"]
-    assert caught.value.what == "grid grid typed"
+    assert caught.value.what == "grid typed"
 
 
 def test_a_failing_expression_is_reported_with_its_criterion() -> None:

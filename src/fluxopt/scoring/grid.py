@@ -324,8 +324,8 @@ class Grid(Scheme):
 
     @property
     def file(self) -> str:
-        """Name of the file the grid was read from (empty when built in memory)."""
-        return self._file or f"grid {self.name}"
+        """Name of the file the grid was read from (the grid's name when built in memory)."""
+        return self._file or self.name
 
     def schemes(self) -> dict[str, Scheme]:
         """The schemes by label: ``main`` and, when defined, ``transfer``."""

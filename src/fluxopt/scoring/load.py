@@ -81,7 +81,6 @@ def load_grid(
     log = ProblemLog()
     grid = parse_grid(path.read_text(encoding="utf-8"), path.name, log)
     if grid is not None:
-        grid._file = path.name
         check_grid(grid, log, columns)
     log.raise_if_errors(f"grid {path.name}")
     assert grid is not None
