@@ -157,98 +157,97 @@ def forecast_basis(instance: Instance, year: int | None = None) -> pd.DataFrame:
     """
     year = instance.config.year if year is None else year
     units, residences = instance.units, instance.residences
-    epcis = sorted(set(residences["epci"].astype(str)) | set(units["epci"].astype(str)))
-    stock = residences.groupby(residences["epci"].astype(str))["stock_units"].sum()
-    unit_count = units.groupby(units["epci"].astype(str)).size()
-    flux_count = units.groupby(units["epci"].astype(str))["in_flux"].sum()
+    residence_epci = residences["epci"].astype(str).to_numpy()
+    unit_epci = units["epci"].astype(str).to_numpy()
+    stock_units = residences["stock_units"].to_numpy(dtype="float64")
+    in_flux = units["in_flux"].to_numpy(dtype=bool)
+    epcis = np.unique(np.concatenate([residence_epci, unit_epci]))
+    size = len(epcis)
+    stock = np.bincount(np.searchsorted(epcis, residence_epci), stock_units, size)
+    unit_count = np.bincount(np.searchsorted(epcis, unit_epci), minlength=size)
+    flux_count = np.bincount(np.searchsorted(epcis, unit_epci), in_flux, size)
     record = vacancy_record(instance, year)
-    observed = record.events.groupby(record.events["epci"].astype(str)).size()
-    by_epci = pd.DataFrame(
-        {
-            "stock": stock.reindex(epcis, fill_value=0).astype("int64"),
-            "units": unit_count.reindex(epcis, fill_value=0).astype("int64"),
-            "flux": flux_count.reindex(epcis, fill_value=0).astype("int64"),
-            "observed": observed.reindex(epcis, fill_value=0).astype("int64"),
-        },
-        index=pd.Index(epcis, name="perimeter_id"),
+    event_epci = record.events["epci"].astype(str).to_numpy()
+    event_epci = event_epci[np.isin(event_epci, epcis)]
+    observed = np.bincount(np.searchsorted(epcis, event_epci), minlength=size)
+    use_history = observed > 0
+    vacancies = np.where(
+        use_history,
+        observed / max(record.years, 1),
+        unit_count * MONTHS_PER_YEAR / months_covered(instance),
     )
-    from_history = by_epci["observed"] / max(record.years, 1)
-    annualised = by_epci["units"] * MONTHS_PER_YEAR / months_covered(instance)
-    use_history = by_epci["observed"] > 0
-    by_epci["vacancies_per_year"] = from_history.where(use_history, annualised)
-    by_epci["source"] = np.where(
-        use_history, "history", np.where(by_epci["units"] > 0, "instance", "none")
-    )
-    overall = 1.0 - units["in_flux"].mean() if len(units) else 0.0
-    excluded = 1.0 - by_epci["flux"] / by_epci["units"].where(by_epci["units"] > 0)
-    by_epci["excluded_fraction"] = excluded.fillna(overall)
-    by_epci["basis"] = by_epci["vacancies_per_year"] * (1.0 - by_epci["excluded_fraction"])
-    epci_rows = by_epci.reset_index().assign(perimeter_kind="epci")
-
-    communes = _commune_rows(instance, by_epci)
-    department = pd.DataFrame(
+    source = np.where(use_history, "history", np.where(unit_count > 0, "instance", "none"))
+    overall = 1.0 - float(in_flux.mean()) if len(in_flux) else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excluded = np.where(unit_count > 0, 1.0 - flux_count / unit_count, overall)
+    basis = vacancies * (1.0 - excluded)
+    whole_vacancies = float(vacancies.sum())
+    whole_basis = float(basis.sum())
+    whole_excluded = 1.0 - whole_basis / whole_vacancies if whole_vacancies > 0 else overall
+    communes = _commune_rows(instance, epcis, stock, unit_count)
+    epci_of = communes["epci_position"]
+    kinds = ["department"] + ["epci"] * size + ["commune"] * len(communes["commune"])
+    out = pd.DataFrame(
         {
-            "perimeter_kind": ["department"],
-            "perimeter_id": [instance.config.territory.department],
-            "stock": [int(by_epci["stock"].sum())],
-            "vacancies_per_year": [float(by_epci["vacancies_per_year"].sum())],
-            "basis": [float(by_epci["basis"].sum())],
-            "source": [_joint_source(by_epci["source"])],
+            "perimeter_kind": kinds,
+            "perimeter_id": [instance.config.territory.department, *epcis, *communes["commune"]],
+            "stock": np.concatenate([[stock.sum()], stock, communes["stock"]]).astype("int64"),
+            "vacancies_per_year": np.concatenate(
+                [[whole_vacancies], vacancies, communes["weight"] * vacancies[epci_of]]
+            ),
+            "excluded_fraction": np.concatenate([[whole_excluded], excluded, excluded[epci_of]]),
+            "basis": np.concatenate([[whole_basis], basis, communes["weight"] * basis[epci_of]]),
+            "source": [_joint_source(source), *source, *source[epci_of]],
         }
     )
-    vacancies = department["vacancies_per_year"]
-    department["excluded_fraction"] = 1.0 - department["basis"] / vacancies.where(vacancies > 0)
-    department["excluded_fraction"] = department["excluded_fraction"].fillna(overall)
-    out = pd.concat([department, epci_rows, communes], ignore_index=True)
-    out["turnover"] = out["vacancies_per_year"] / out["stock"].where(out["stock"] > 0)
-    out["basis_units"] = round_half_up(out["basis"])
-    columns = [
-        "perimeter_kind",
-        "perimeter_id",
-        "stock",
-        "vacancies_per_year",
-        "turnover",
-        "excluded_fraction",
-        "basis",
-        "basis_units",
-        "source",
-    ]
-    return out[columns].astype({"stock": "int64", "perimeter_id": "str", "source": "str"})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stocked = out["stock"].to_numpy() > 0
+        turnover = np.where(stocked, out["vacancies_per_year"] / out["stock"], np.nan)
+    out.insert(4, "turnover", turnover)
+    out.insert(7, "basis_units", round_half_up(out["basis"]))
+    return out.astype({"perimeter_id": "str", "source": "str"})
 
 
-def _commune_rows(instance: Instance, by_epci: pd.DataFrame) -> pd.DataFrame:
-    """Commune perimeters: their EPCI's forecast split by stock (or by units, or evenly)."""
+def _commune_rows(
+    instance: Instance, epcis: np.ndarray, epci_stock: np.ndarray, epci_units: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Commune perimeters: their EPCI (position), stock and weight within the EPCI.
+
+    The weight is the commune's part of the EPCI's stock when every commune of the EPCI
+    has stock, else its part of the EPCI's units in the instance, else an equal part.
+    """
     units, residences = instance.units, instance.residences
-    places = pd.concat(
-        [residences[["commune", "epci"]], units[["commune", "epci"]]], ignore_index=True
-    ).astype(str)
-    places = places.drop_duplicates("commune").sort_values("commune", ignore_index=True)
-    stock = residences.groupby(residences["commune"].astype(str))["stock_units"].sum()
-    count = units.groupby(units["commune"].astype(str)).size()
-    places["stock"] = places["commune"].map(stock).fillna(0).astype("int64")
-    places["units"] = places["commune"].map(count).fillna(0).astype("int64")
-    per_epci = places.groupby("epci")
-    all_stocked = per_epci["stock"].transform("min") > 0
-    by_stock = places["stock"] / per_epci["stock"].transform("sum").where(all_stocked)
-    by_units = places["units"] / per_epci["units"].transform("sum").where(lambda s: s > 0)
-    evenly = 1.0 / per_epci["commune"].transform("size")
-    weight = by_stock.fillna(by_units).fillna(evenly)
-    epci = by_epci.reindex(places["epci"])
-    return pd.DataFrame(
-        {
-            "perimeter_kind": "commune",
-            "perimeter_id": places["commune"].to_numpy(),
-            "stock": places["stock"].to_numpy(),
-            "vacancies_per_year": weight.to_numpy() * epci["vacancies_per_year"].to_numpy(),
-            "excluded_fraction": epci["excluded_fraction"].to_numpy(),
-            "basis": weight.to_numpy() * epci["basis"].to_numpy(),
-            "source": epci["source"].to_numpy(),
-        }
+    all_communes = np.concatenate(
+        [residences["commune"].astype(str).to_numpy(), units["commune"].astype(str).to_numpy()]
     )
+    all_epcis = np.concatenate(
+        [residences["epci"].astype(str).to_numpy(), units["epci"].astype(str).to_numpy()]
+    )
+    communes, first = np.unique(all_communes, return_index=True)
+    epci_position = np.searchsorted(epcis, all_epcis[first])
+    size = len(communes)
+    residence_commune = np.searchsorted(communes, residences["commune"].astype(str).to_numpy())
+    unit_commune = np.searchsorted(communes, units["commune"].astype(str).to_numpy())
+    stock = np.bincount(residence_commune, residences["stock_units"].to_numpy(float), size)
+    count = np.bincount(unit_commune, minlength=size).astype("float64")
+    least = np.full(len(epcis), np.inf)
+    np.minimum.at(least, epci_position, stock)
+    per_epci = np.bincount(epci_position, minlength=len(epcis)).astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(
+            least[epci_position] > 0,
+            stock / epci_stock[epci_position],
+            np.where(
+                epci_units[epci_position] > 0,
+                count / epci_units[epci_position],
+                1.0 / per_epci[epci_position],
+            ),
+        )
+    return {"commune": communes, "epci_position": epci_position, "stock": stock, "weight": weight}
 
 
-def _joint_source(sources: pd.Series) -> str:
-    kinds = sorted(set(sources) - {"none"})
+def _joint_source(sources: np.ndarray) -> str:
+    kinds = sorted(set(sources.tolist()) - {"none"})
     return "+".join(kinds) if kinds else "none"
 
 

@@ -267,6 +267,7 @@ def convert(
     method: str | None = None,
     year: int | None = None,
     horizon_years: float = 1.0,
+    converted: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The share of every convention under ``method`` (default: each convention's own).
 
@@ -282,6 +283,9 @@ def convert(
     :class:`~fluxopt.schema.problems.InvalidInputError` listing every problem of the
     holders, the conventions' perimeters and stocks, and every commune whose covering
     shares sum over 1; :class:`FluxoptError` for an unknown method.
+
+    ``converted``, a table this function returned for the same instance, year and horizon,
+    saves recomputing the inputs when only the method changes (as in a comparison).
     """
     check_method(method)
     if horizon_years <= 0:
@@ -289,9 +293,12 @@ def convert(
             f"the horizon of the one-off rights must be positive, not {horizon_years}"
         )
     log = ProblemLog()
-    _check_inputs(log, instance)
-    log.raise_if_errors(f"flux conventions of instance {instance.name}")
-    table = conversion_table(instance, year, horizon_years)
+    if converted is None:
+        _check_inputs(log, instance)
+        log.raise_if_errors(f"flux conventions of instance {instance.name}")
+        table = conversion_table(instance, year, horizon_years)
+    else:
+        table = converted.copy()
     if method:
         chosen = np.full(len(table), method, dtype=object)
     else:

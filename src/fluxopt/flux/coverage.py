@@ -109,7 +109,7 @@ def coverage(
     outside_pos = np.flatnonzero(kind != "flux")
     channel = np.where(
         kind[outside_pos] == "stock",
-        np.char.replace(status[outside_pos].astype(str), "stock:", "", count=1),
+        pd.Series(status[outside_pos], dtype="str").str.removeprefix("stock:").to_numpy(),
         landlord,
     )
     outside = pd.DataFrame(

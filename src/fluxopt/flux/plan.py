@@ -117,9 +117,11 @@ def compare_methods(
     """
     check_method(reference)
     own = instance.conventions.set_index("convention_id")["method"].astype(str)
+    base = convert(instance, reference, year, horizon_years)
     merged: pd.DataFrame | None = None
     for name in METHODS:
-        volumes = annual_volumes(instance, name, year, horizon_years)
+        conversion = convert(instance, name, year, horizon_years, converted=base)
+        volumes = annual_volumes(instance, name, year, horizon_years, conversion=conversion)
         part = volumes[[*KEYS, "perimeter_kind", "perimeter_id", "share", "annual_volume"]]
         part = part.rename(columns={"share": f"share_{name}", "annual_volume": f"volume_{name}"})
         if merged is None:
