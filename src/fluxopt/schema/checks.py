@@ -45,10 +45,12 @@ def pandera_schema(spec: TableSpec) -> pa.DataFrameSchema:
     Each column gets, in the order of :func:`column_check_kinds`: a lower bound (``>`` or
     ``≥``), an upper bound ``≤``, a set of allowed values, a regular expression; and a
     uniqueness rule that reports every repeat after the first. Empty cells pass (required
-    cells were reported when read).
+    cells were reported when read). Columns without any such rule are left out.
     """
     columns: dict[str, pa.Column] = {}
     for name, col in spec.columns.items():
+        if not column_check_kinds(col) and not col.unique:
+            continue
         checks: list[pa.Check] = []
         for kind in column_check_kinds(col):
             if kind == "min":
@@ -379,19 +381,22 @@ def _check_conventions(
 
 
 def _check_share_sums(log: ProblemLog, conventions: pd.DataFrame) -> None:
-    share = conventions["share"]
-    valid = conventions.assign(row=np.arange(1, len(conventions) + 1))[
-        share.notna() & (share >= 0) & (share <= 1)
-    ]
-    groups = valid.groupby(["perimeter_kind", "perimeter_id"], dropna=False, sort=True)
-    summary = groups.agg(total=("share", "sum"), rows=("row", list)).reset_index()
-    over = summary[summary["total"] > 1 + SHARE_SUM_TOLERANCE]
-    for record in over.to_dict("records"):
-        where = f"{record['perimeter_kind']} {record['perimeter_id']}"
-        listed = ", ".join(str(r) for r in record["rows"])
+    share = conventions["share"].to_numpy(dtype="float64", na_value=np.nan)
+    valid = (share >= 0) & (share <= 1)
+    perimeter = (
+        conventions["perimeter_kind"].fillna("").astype(str)
+        + " "
+        + conventions["perimeter_id"].fillna("").astype(str)
+    ).to_numpy(dtype=object)
+    codes, labels = pd.factorize(perimeter)
+    totals = np.bincount(codes[valid], weights=share[valid], minlength=len(labels))
+    for code in np.flatnonzero(totals > 1 + SHARE_SUM_TOLERANCE):
+        rows = np.flatnonzero(valid & (codes == code)) + 1
+        where = str(labels[code])
         log.error(
             "conventions",
-            f"shares on {where} (rows {listed}) sum to {record['total']:.3f}, over 1",
+            f"shares on {where} (rows {', '.join(str(r) for r in rows)}) "
+            f"sum to {totals[code]:.3f}, over 1",
             "the holders' shares of one perimeter cannot exceed the whole flux; lower them",
             column="share",
             key=where,

@@ -15,8 +15,10 @@ date cells of Parquet and XLSX files.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,18 +45,23 @@ def read_raw(path: Path) -> pd.DataFrame:
     """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        try:
-            grid = pd.read_csv(
-                path,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[],
-                encoding="utf-8-sig",
-            )
-        except pd.errors.EmptyDataError:
+        header = _csv_header(path)
+        if not header:
             return pd.DataFrame()
-        return _split_header(grid)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            try:
+                frame = pd.read_csv(
+                    path,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_values=[],
+                    encoding="utf-8-sig",
+                    index_col=False,
+                )
+            except pd.errors.ParserWarning as exc:
+                raise ValueError("the first row has more fields than the header line") from exc
+        return _named(frame, header)
     if suffix == ".xlsx":
         grid = pd.read_excel(path, header=None, dtype=object, engine="openpyxl")
         return _split_header(grid)
@@ -65,25 +72,35 @@ def read_raw(path: Path) -> pd.DataFrame:
     raise ValueError(f"unsupported table format {suffix!r}; use one of {', '.join(READERS)}")
 
 
-def _split_header(grid: pd.DataFrame) -> pd.DataFrame:
-    """Use the first row of a header-less grid as column names.
+def _csv_header(path: Path) -> list[str]:
+    """The column names on the first line of a CSV file, as written (duplicates kept)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        first = next(csv.reader(handle), [])
+    return [name.strip() for name in first]
 
-    Columns with neither a name nor any value (trailing blank spreadsheet columns) are
-    dropped; a nameless column that holds values is named ``column <n>``.
-    """
+
+def _split_header(grid: pd.DataFrame) -> pd.DataFrame:
+    """Use the first row of a header-less grid (a spreadsheet) as column names."""
     if grid.empty:
         return pd.DataFrame()
     header = [_one_text(v) if not _is_missing(v) else "" for v in grid.iloc[0]]
-    body = grid.iloc[1:].reset_index(drop=True)
+    return _named(grid.iloc[1:].reset_index(drop=True), header)
+
+
+def _named(body: pd.DataFrame, header: list[str]) -> pd.DataFrame:
+    """Give ``body`` the column names of ``header``, by position.
+
+    Columns with neither a name nor any value (trailing blank columns) are dropped; a
+    nameless column that holds values is named ``column <n>`` (n counted from 1).
+    """
     keep: list[int] = []
     names: list[str] = []
     for position, name in enumerate(header):
-        column = body.iloc[:, position]
-        if not name and bool(_is_empty(column).all()):
+        if not name and bool(cell_text(body.iloc[:, position]).isna().all()):
             continue
         keep.append(position)
         names.append(name or f"column {position + 1}")
-    frame = body.iloc[:, keep].copy()
+    frame = body.iloc[:, keep] if len(keep) < len(header) else body.copy()
     frame.columns = names
     return frame
 
@@ -127,37 +144,38 @@ def cell_text(raw: pd.Series) -> pd.Series:
     return text.mask(blank) if blank.any() else text
 
 
-def _is_empty(raw: pd.Series) -> pd.Series:
-    """Cells that hold nothing: missing values or blank text."""
-    if _is_text(raw):
-        return (raw.isna() | raw.astype("str").str.strip().eq("")).fillna(True).astype(bool)
-    return raw.isna().astype(bool)
-
-
 def _is_numeric(raw: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
 
 
-def _numbers(raw: pd.Series, text: pd.Series) -> pd.Series:
-    """Cells as float64: numeric columns as they are, text with a dot or a decimal comma."""
+def _numbers(raw: pd.Series, text: pd.Series) -> np.ndarray:
+    """Cells as float64 (NaN when empty or not a number).
+
+    Numeric columns are taken as they are; text is read with a dot or a decimal comma.
+    """
     if _is_numeric(raw):
-        return raw.astype("float64")
-    parsed = pd.Series(pd.to_numeric(text, errors="coerce"), index=raw.index).astype("float64")
-    retry = (parsed.isna() & text.notna()).to_numpy(dtype=bool)
+        return raw.to_numpy(dtype="float64", na_value=np.nan)
+    parsed = pd.to_numeric(text, errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan, copy=True
+    )
+    retry = np.isnan(parsed) & text.notna().to_numpy(dtype=bool)
     if retry.any():
         with_dot = text[retry].str.replace(",", ".", regex=False)
-        parsed[retry] = pd.to_numeric(with_dot, errors="coerce").astype("float64")
+        parsed[retry] = pd.to_numeric(with_dot, errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
     return parsed
 
 
-def _booleans(raw: pd.Series, text: pd.Series) -> pd.Series:
-    """Cells as nullable booleans: boolean columns as they are, known words otherwise."""
+def _booleans(raw: pd.Series, text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Cells as (value, missing) arrays: boolean columns as they are, known words otherwise."""
     if pd.api.types.is_bool_dtype(raw.dtype):
-        return raw.astype("boolean")
+        flags = raw.astype("boolean")
+        return flags.fillna(False).to_numpy(dtype=bool), flags.isna().to_numpy(dtype=bool)
     lower = text.str.lower()
     true = lower.isin(TRUE_LIST).to_numpy(dtype=bool)
     false = lower.isin(FALSE_LIST).to_numpy(dtype=bool)
-    return pd.Series(pd.arrays.BooleanArray(true, ~(true | false)), index=raw.index)
+    return true, ~(true | false)
 
 
 def _dates(raw: pd.Series, text: pd.Series) -> pd.Series:
@@ -176,15 +194,19 @@ def _dates(raw: pd.Series, text: pd.Series) -> pd.Series:
 def coerce_column(
     log: ProblemLog, spec: TableSpec, column: ColumnSpec, raw: pd.Series, keys: pd.Series | None
 ) -> pd.Series:
-    """Convert one raw column to its declared type; bad cells are reported and left empty."""
+    """Convert one raw column to its declared type; bad cells are reported and left empty.
+
+    Then an empty cell of a required column is reported, and an empty cell of an optional
+    column takes the declared default (or stays empty when there is none).
+    """
     text = cell_text(raw)
-    empty = text.isna()
+    empty = text.isna().to_numpy(dtype=bool)
     kind = column.dtype
     if kind == "str":
         result = text
     elif kind in ("int", "float"):
         numbers = _numbers(raw, text)
-        finite = pd.Series(np.isfinite(numbers.to_numpy()), index=raw.index)
+        finite = np.isfinite(numbers)
         _report_bad(
             log,
             spec,
@@ -196,9 +218,9 @@ def coerce_column(
             f"write a plain {'integer' if kind == 'int' else 'number'} such as "
             f"{'3' if kind == 'int' else '512.40'}",
         )
-        numbers = numbers.where(finite)
+        missing = ~finite
         if kind == "int":
-            fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0.0)))
+            fractional = finite & (numbers != np.floor(np.where(finite, numbers, 0.0)))
             _report_bad(
                 log,
                 spec,
@@ -209,28 +231,30 @@ def coerce_column(
                 "{value!r} is not a whole number",
                 "write an integer such as 3",
             )
-            result = numbers.where(~fractional).round().astype("Int64")
-        else:
-            result = numbers
+            missing = missing | fractional
+        _report_required(log, spec, column, empty, keys)
+        return _assemble(column, np.where(missing, 0.0, numbers), missing, raw.index)
     elif kind == "bool":
-        result = _booleans(raw, text)
+        flags, missing = _booleans(raw, text)
         _report_bad(
             log,
             spec,
             column,
-            ~empty & result.isna().to_numpy(),
+            ~empty & missing,
             text,
             keys,
             "{value!r} is not true or false",
             "write true or false (or 1/0, yes/no, oui/non)",
         )
+        _report_required(log, spec, column, empty, keys)
+        return _assemble(column, flags, missing, raw.index)
     elif kind == "date":
         result = _dates(raw, text)
         _report_bad(
             log,
             spec,
             column,
-            ~empty & result.isna(),
+            ~empty & result.isna().to_numpy(dtype=bool),
             text,
             keys,
             "{value!r} is not a date",
@@ -238,20 +262,54 @@ def coerce_column(
         )
     else:  # pragma: no cover - the declaration only allows the kinds above
         raise ValueError(f"unknown dtype {kind}")
-    return _apply_default(log, spec, column, result, empty, keys)
+    _report_required(log, spec, column, empty, keys)
+    if not column.required and column.default is not None and bool(result.isna().any()):
+        result = result.fillna(column.default)
+    return finalize_dtype(column, result)
+
+
+def _assemble(
+    column: ColumnSpec,
+    values: np.ndarray,
+    missing: np.ndarray,
+    index: pd.Index,
+    *,
+    fill_default: bool = True,
+) -> pd.Series:
+    """Build an int, float or bool column from values and a mask of missing cells.
+
+    Missing cells of an optional column with a default take the default; the column is
+    nullable (``Int64``, ``boolean``) when cells may stay empty, as in :func:`finalize_dtype`.
+    """
+    kind = column.dtype
+    if fill_default and not column.required and column.default is not None and missing.any():
+        values = np.where(missing, column.default, values)
+        missing = np.zeros(len(values), dtype=bool)
+    nullable = column.nullable or bool(missing.any())
+    if kind == "float":
+        return pd.Series(np.where(missing, np.nan, values).astype("float64"), index=index)
+    if kind == "int":
+        whole = np.round(values.astype("float64")).astype("int64")
+        if nullable:
+            return pd.Series(pd.arrays.IntegerArray(whole, missing), index=index)
+        return pd.Series(whole, index=index)
+    flags = values.astype(bool)
+    if nullable:
+        return pd.Series(pd.arrays.BooleanArray(flags, missing), index=index)
+    return pd.Series(flags, index=index)
 
 
 def _report_bad(
     log: ProblemLog,
     spec: TableSpec,
     column: ColumnSpec,
-    bad: pd.Series,
+    bad: np.ndarray,
     text: pd.Series,
     keys: pd.Series | None,
     template: str,
     hint: str,
 ) -> None:
-    positions = np.flatnonzero(np.asarray(bad, dtype=bool))
+    positions = np.flatnonzero(bad)
     if positions.size == 0:
         return
     log.cells(
@@ -265,29 +323,26 @@ def _report_bad(
     )
 
 
-def _apply_default(
+def _report_required(
     log: ProblemLog,
     spec: TableSpec,
     column: ColumnSpec,
-    values: pd.Series,
-    empty: pd.Series,
+    empty: np.ndarray,
     keys: pd.Series | None,
-) -> pd.Series:
-    if column.required:
-        _report_bad(
-            log,
-            spec,
-            column,
-            empty,
-            values,
-            keys,
-            "required value is empty",
-            f"fill in {column.name}: {column.description}",
-        )
-        return finalize_dtype(column, values)
-    if column.default is not None and bool(values.isna().any()):
-        values = values.fillna(column.default)
-    return finalize_dtype(column, values)
+) -> None:
+    if not column.required:
+        return
+    positions = np.flatnonzero(empty)
+    if positions.size == 0:
+        return
+    log.cells(
+        spec.name,
+        column.name,
+        positions,
+        "required value is empty",
+        f"fill in {column.name}: {column.description}",
+        keys=None if keys is None else keys.iloc[positions],
+    )
 
 
 def finalize_dtype(column: ColumnSpec, values: pd.Series) -> pd.Series:
@@ -314,18 +369,16 @@ def finalize_dtype(column: ColumnSpec, values: pd.Series) -> pd.Series:
 
 def empty_column(column: ColumnSpec, length: int, *, use_default: bool = True) -> pd.Series:
     """An absent column of ``length`` rows, filled with its default (or left empty)."""
+    index = pd.RangeIndex(length)
     default = column.default if use_default else None
-    values = pd.Series([default] * length, dtype=object)
     kind = column.dtype
-    if kind == "int":
-        values = values.astype("Int64")
-    elif kind == "float":
-        values = values.astype("float64")
-    elif kind == "bool":
-        values = values.astype("boolean")
-    elif kind == "date":
-        values = pd.to_datetime(values)
-    return finalize_dtype(column, values)
+    if kind in ("int", "float", "bool"):
+        missing = np.full(length, default is None)
+        values = np.full(length, 0 if default is None else default)
+        return _assemble(column, values, missing, index, fill_default=False)
+    if kind == "date":
+        return pd.Series(np.full(length, np.datetime64("NaT"), dtype="datetime64[s]"), index=index)
+    return pd.Series([default] * length, index=index, dtype="str")
 
 
 def coerce_table(log: ProblemLog, spec: TableSpec, raw: pd.DataFrame) -> pd.DataFrame:
