@@ -11,8 +11,12 @@
 - **Residences** (buildings or programmes) share the landlord's stock among communes in
   proportion to the commune weights. Residences of communes with a priority district are
   placed in QPV with the probability that puts the preset's QPV share of the stock in QPV;
-  about 12 % of residences are fragile (three quarters of them in QPV), and some fragile
-  residences carry mixity caps.
+  about 12 % of residences are fragile (odds 8:1 for a QPV residence, so about three
+  quarters of them are in QPV); 40 % of the fragile residences cap first-quartile lettings
+  at 30-40 % (``cap_q1_share``), a fifth of the others cap priority households at 40-50 %.
+- Main towns and about a fifth of the other communes have a priority district, except in
+  one EPCI without any (the last one; CC du Grand Pontarlier in ``demo``), where the LEC
+  quotas do not apply.
 """
 
 from __future__ import annotations
