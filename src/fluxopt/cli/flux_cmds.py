@@ -20,6 +20,14 @@ from fluxopt.schema.problems import FluxoptError
 
 console = Console(highlight=False)
 
+SHORT_NAMES = {
+    "stock_share": "stock",
+    "turnover_weighted": "turnover",
+    "unique_rights": "one-off",
+    "negotiated": "negotiated",
+}
+"""Column headings of the methods in the comparison table."""
+
 METHOD_HELP = (
     f"Conversion method applied to every convention: {', '.join(METHODS)}. "
     "Default: each convention's own method."
@@ -110,19 +118,20 @@ def plan_cmd(
     """
     instance = load_instance(instance_path)
     plan = plan_table(instance, method, month, read_ytd(ytd_path), horizon_years=horizon)
-    columns = {
-        "holder_id": ("holder", "text"),
-        "convention_id": ("convention", "text"),
+    columns: dict[str, tuple[str, str]] = {"holder_id": ("holder", "text")}
+    if plan.table["holder_id"].duplicated().any():
+        columns["convention_id"] = ("convention", "text")
+    columns |= {
         "perimeter": ("perimeter", "text"),
         "method": ("method", "text"),
         "share": ("share", "share"),
-        "annual_volume": ("volume/yr", "int"),
+        "annual_volume": ("vol./yr", "int"),
         "segment_mix": ("segment mix", "text"),
-        "oriented_ytd": ("oriented", "int"),
-        "target_ytd": ("target", "float"),
+        "oriented_ytd": ("oriented\nto date", "int"),
+        "target_ytd": ("target\nto date", "float"),
         "position": ("position", "float"),
-        "basis_batch": ("batch", "int"),
-        "need": ("need", "float"),
+        "basis_batch": ("batch\nunits", "int"),
+        "need": ("batch\nneed", "float"),
     }
     scope = f"batch {month}" if month else "all units"
     console.print(render(plan.table, columns, f"Flux plan of {instance.name} ({scope})"))
@@ -166,15 +175,14 @@ def compare_cmd(instance_path: Path, horizon: float, reference: str, csv_path: P
     """
     instance = load_instance(instance_path)
     table = compare_methods(instance, horizon_years=horizon, reference=reference)
-    columns: dict[str, tuple[str, str]] = {
-        "holder_id": ("holder", "text"),
-        "convention_id": ("convention", "text"),
-    }
+    columns: dict[str, tuple[str, str]] = {"holder_id": ("holder", "text")}
+    if table["holder_id"].duplicated().any():
+        columns["convention_id"] = ("convention", "text")
     for name in METHODS:
-        columns[f"share_{name}"] = (f"{name} share", "share")
-        columns[f"volume_{name}"] = ("volume", "int")
+        columns[f"share_{name}"] = (f"{SHORT_NAMES[name]}\nshare", "share")
+        columns[f"volume_{name}"] = ("\nvol.", "int")
         if name != reference:
-            columns[f"delta_{name}"] = ("Δ", "signed")
+            columns[f"delta_{name}"] = ("\nΔ", "signed")
     title = f"Conversion methods on {instance.name} (Δ: units/yr against {reference})"
     console.print(render(table, columns, title))
     if csv_path is not None:
