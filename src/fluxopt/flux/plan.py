@@ -46,7 +46,7 @@ def plan_table(
     """
     conversion = convert(instance, method, horizon_years=horizon_years)
     volumes = annual_volumes(instance, method, horizon_years=horizon_years, conversion=conversion)
-    targets = batch_targets(instance, month, ytd, method, horizon_years=horizon_years)
+    targets = batch_targets(instance, month, ytd, method, conversion=conversion)
     held = targets.holders.drop(columns=["share", "method"])
     table = volumes[[*KEYS, "perimeter_kind", "perimeter_id", "method", "share", "annual_volume"]]
     table = table.merge(held.drop(columns=["perimeter_kind", "perimeter_id"]), on=KEYS, how="left")

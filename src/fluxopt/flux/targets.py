@@ -162,6 +162,7 @@ def batch_targets(
     method: str | None = None,
     horizon_years: float = 1.0,
     unit_ids: list[str] | None = None,
+    conversion: pd.DataFrame | None = None,
 ) -> FluxTargets:
     """Targets of the batch of ``month`` given the orientations earlier in the year.
 
@@ -181,6 +182,9 @@ def batch_targets(
         Horizon over which one-off rights are drawn down (method ``unique_rights``).
     unit_ids
         The batch's units, when given explicitly (``month`` then only names the batch).
+    conversion
+        A table already returned by :func:`~fluxopt.flux.conversion.convert` for the same
+        method and horizon (``method`` and ``horizon_years`` are then not used again).
 
     Returns
     -------
@@ -189,7 +193,9 @@ def batch_targets(
     """
     if month is not None and not MONTH_PATTERN.match(month):
         raise FluxoptError(f"month {month!r} is not written YYYY-MM")
-    table = convert(instance, method, horizon_years=horizon_years)
+    table = (
+        convert(instance, method, horizon_years=horizon_years) if conversion is None else conversion
+    )
     landlord = landlord_ids(instance.holders)[0]
     units = instance.units
     if unit_ids is not None:
