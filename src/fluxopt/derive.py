@@ -105,12 +105,11 @@ def derive_applicants(
     out["category"] = household_category(out["household_size"], out["disability"])
     out["wait_months"] = wait_months(out["filed_on"], reference)
     commune_epci = residences.drop_duplicates("commune").set_index("commune")["epci"]
-    wishes = out["wished_communes"].fillna("").str.split(";")
-    first_here = wishes.map(
-        lambda items: next((c.strip() for c in items if c.strip() in commune_epci.index), None)
-    )
-    out["first_wish"] = wishes.map(lambda items: items[0].strip() if items else "").astype("str")
-    out["home_epci"] = first_here.map(commune_epci).astype("str")
+    wishes = out["wished_communes"].fillna("").str.split(";").explode().str.strip()
+    out["first_wish"] = wishes.groupby(level=0, sort=False).first().astype("str")
+    here = wishes[wishes.isin(commune_epci.index)]
+    first_here = here.groupby(level=0, sort=False).first()
+    out["home_epci"] = first_here.map(commune_epci).reindex(out.index).astype("str")
     threshold = out["home_epci"].map(thresholds.set_index("epci")["q1_threshold"])
     below = (out["income_per_uc"] <= threshold).to_numpy()
     q1 = pd.array(below, dtype="boolean")

@@ -60,7 +60,7 @@ def validate_cmd(path: Path, as_json: bool) -> None:
 def summary_cmd(path: Path) -> None:
     """Validate an instance and print its headline figures.
 
-    An invalid instance is reported like ``fluxopt validate`` does (exit status 2).
+    An invalid instance is reported as by 'fluxopt validate' (exit status 2).
     """
     instance = load_instance(path)
     table = Table(title=f"Instance {escape(instance.name)}", show_header=True)
