@@ -100,11 +100,13 @@ def test_summary_of_a_valid_folder(hand_instance_dir: Path) -> None:
 
 def test_summary_of_an_invalid_folder_runs_nothing(hand_instance_dir: Path) -> None:
     (hand_instance_dir / "thresholds.csv").unlink()
-    result = CliRunner().invoke(cli, ["summary", str(hand_instance_dir)])
-    assert result.exit_code == 2
-    assert "thresholds" in result.output
-    assert "file thresholds.csv (or .parquet, .xlsx) is missing" in result.output
-    assert "Instance hand" not in result.output
+    rewrite_table(hand_instance_dir, "holders", lambda frame: frame.assign(kind="[bank]"))
+    code, output = invoke("summary", str(hand_instance_dir))
+    assert code == 2
+    assert "thresholds: file thresholds.csv (or .parquet, .xlsx) is missing" in output
+    assert "holders, row 1 (STATE), column kind: '[bank]' is not an allowed value" in output
+    assert "Nothing was solved or written" in output
+    assert "Instance hand" not in output
 
 
 def test_schema_markdown_prints_the_data_reference() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from fluxopt import __version__
 from fluxopt.schema.problems import FluxoptError, InvalidInputError
@@ -34,7 +35,7 @@ class FluxoptGroup(click.Group):
         except FluxoptError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            err_console.print(f"[bold red]error:[/] {exc}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
             sys.exit(EXIT_FAILURE)
 
 
@@ -43,13 +44,15 @@ def report_invalid(exc: InvalidInputError) -> None:
     errors = exc.errors
     warnings = [p for p in exc.problems if p.severity == "warning"]
     err_console.print(
-        f"[bold red]{exc.what} is invalid[/]: {len(errors)} error(s), {len(warnings)} warning(s)"
+        f"[bold red]{escape(exc.what)} is invalid[/]: {len(errors)} error(s), "
+        f"{len(warnings)} warning(s)"
     )
     for problem in errors + warnings:
         colour = "red" if problem.severity == "error" else "yellow"
-        line = f"  [{colour}]{problem.severity}[/] {problem.location()}: {problem.message}"
+        where, message = escape(problem.location()), escape(problem.message)
+        line = f"  [{colour}]{problem.severity}[/] {where}: {message}"
         if problem.hint:
-            line += f"\n      [dim]hint: {problem.hint}[/]"
+            line += f"\n      [dim]hint: {escape(problem.hint)}[/]"
         err_console.print(line, soft_wrap=True)
     err_console.print("Nothing was solved or written. Fix the errors above and run again.")
 
