@@ -204,6 +204,16 @@ def test_year_to_date_problems_are_listed() -> None:
     assert "row 3 (Y3), column month" in text
 
 
+def test_year_to_date_empty_cell_is_one_problem() -> None:
+    wrong = january_orientations()
+    wrong.loc[0, "holder_id"] = ""
+    with pytest.raises(InvalidInputError) as caught:
+        batch_targets(february(), "2026-02", wrong)
+    assert [(p.row, p.column, p.message) for p in caught.value.errors] == [
+        (1, "holder_id", "required value is empty")
+    ]
+
+
 def test_year_to_date_missing_column() -> None:
     with pytest.raises(InvalidInputError, match="column segment: required column is missing"):
         batch_targets(february(), "2026-02", january_orientations().drop(columns="segment"))

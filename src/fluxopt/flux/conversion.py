@@ -348,8 +348,9 @@ def _check_inputs(log: ProblemLog, instance: Instance) -> None:
 
 
 def _check_stock(log: ProblemLog, table: pd.DataFrame) -> None:
+    """Reserved units to convert by a stock-based method need stock in their perimeter."""
     needs_stock = table["method"].isin(STOCK_METHODS) & (table["reserved_units"] > 0)
-    for _, row in table[needs_stock & (table["perimeter_stock"] == 0)].iterrows():
+    for row in table[needs_stock & (table["perimeter_stock"] == 0)].to_dict("records"):
         log.error(
             "residences",
             f"{row['perimeter_kind']} {row['perimeter_id']} has no stock, so the "

@@ -126,9 +126,11 @@ def check_ytd(ytd: pd.DataFrame | None, instance: Instance) -> pd.DataFrame:
     empty = frame.isna() | (frame.astype(str).apply(lambda col: col.str.strip()) == "")
     frame = frame.astype(str)
     known = set(instance.holders["holder_id"].astype(str))
+    unknown = ~empty["holder_id"] & ~frame["holder_id"].isin(known)
+    malformed = ~empty["month"] & ~frame["month"].str.match(MONTH_PATTERN)
     rules = [
-        ("holder_id", ~frame["holder_id"].isin(known), "{!r} is not in holders", "use a holder_id"),
-        ("month", ~frame["month"].str.match(MONTH_PATTERN), "{!r} is not YYYY-MM", "e.g. 2026-01"),
+        ("holder_id", unknown, "{!r} is not in holders", "use a holder_id of the holders table"),
+        ("month", malformed, "{!r} is not YYYY-MM", "write the month as YYYY-MM, e.g. 2026-01"),
     ]
     for column in YTD_COLUMNS:
         rules.append((column, empty[column], "required value is empty", f"fill in {column}"))
