@@ -107,7 +107,7 @@ def _rank_within(sorted_groups: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 @dataclass(frozen=True)
 class CandidateGraph:
-    """The pruned candidate graph, as positional arrays sorted by unit."""
+    """The pruned candidate graph, as positional arrays sorted by unit, then by value."""
 
     unit: npt.NDArray[np.int64]
     applicant: npt.NDArray[np.int64]
@@ -130,6 +130,8 @@ class CandidateGraph:
         if chunks:
             merged = concat_chunks(chunks)
             value = np.concatenate(values)
+            order = np.lexsort((-value, merged.unit))
+            merged, value = merged.take(order), value[order]
         else:
             empty = np.zeros(0, dtype=np.int64)
             merged = PairChunk(empty, empty, empty, np.zeros(0, bool), np.zeros(0), np.zeros(0))

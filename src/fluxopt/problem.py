@@ -119,7 +119,7 @@ def evaluate_filter(frame: pd.DataFrame, expression: str, table: str) -> npt.NDA
         ) from exc
     if isinstance(result, bool | np.bool_):
         return np.full(len(frame), bool(result))
-    return np.asarray(pd.Series(result).fillna(False).to_numpy(dtype=bool), dtype=bool)
+    return np.array(pd.Series(result).fillna(False).to_numpy(dtype=bool), dtype=bool)
 
 
 def applicant_class(

@@ -1,13 +1,14 @@
 r"""Channels: a holder's unit goes to an applicant its channel admits.
 
 For each unit ``u`` and each holder ``h`` that may receive it with a restricted channel
-(State: priority households; State agents; Action Logement: employees of contributing firms;
-a holder in ``direct`` mode admits nobody, since it proposes its own candidates):
+(State: priority households; State agents; Action Logement: employees of contributing
+firms):
 
 .. math:: orient_{u,h} + \\sum_{a \notin adm(h)} first_{u,a} \\le 1
 
 so that if ``u`` goes to ``h`` its first-ranked applicant is admissible by ``h``. Units whose
-holder is fixed have their inadmissible pairs removed from the graph instead.
+holder is fixed have their inadmissible pairs removed from the graph instead; holders in
+``direct`` mode are handled by the unit row of :mod:`fluxopt.constraints.shortlist`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ def add_channels(builder: ModelBuilder, problem: AllocationProblem, var: Variabl
     cols_all: list[np.ndarray] = []
     labels: list[pd.DataFrame] = []
     offset = 0
+    direct = problem.holders["mode"].to_numpy() == "direct"
     for holder, admitted in sorted(problem.admits.items()):
+        if direct[holder]:
+            continue
         rows = np.flatnonzero(
             (coverage["holder"].to_numpy() == holder) & ~coverage["fixed"].to_numpy(dtype=bool)
         )

@@ -9,8 +9,9 @@ where ``P_c`` are the batch's units in the convention's perimeter and ``s^±`` a
 slacks (fixed to 0 when the rule is hard).
 
 Segment mix: for each convention and segment ``g`` (typology group × QPV × financing) with
-its own need, the same row restricted to ``P_c ∩ g``, always soft, so that no holder
-receives only the least wanted units.
+its own need, the same row restricted to ``P_c ∩ g`` with the segment tolerance (default one
+unit, so that any rounding of the fractional targets is free), always soft, so that no
+holder receives only the least wanted units.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def _add_segments(builder: ModelBuilder, problem: AllocationProblem, var: Variab
     under = slack_block(builder, "segment:under", labels, weight, False)
     over = slack_block(builder, "segment:over", labels, weight, False)
     need = segments["need"].to_numpy(dtype=np.float64)
+    tolerance = problem.rules.families.flux.segment_tolerance
     builder.add_rows(
         "flux:segment",
         "flux",
@@ -91,6 +93,6 @@ def _add_segments(builder: ModelBuilder, problem: AllocationProblem, var: Variab
         np.concatenate([local[known].astype(np.int64), np.arange(count), np.arange(count)]),
         np.concatenate([var.orient.index(cov_rows[known]), under.positions, over.positions]),
         np.concatenate([np.ones(int(known.sum())), np.ones(count), -np.ones(count)]),
-        lower=need,
-        upper=need,
+        lower=need - tolerance,
+        upper=need + tolerance,
     )

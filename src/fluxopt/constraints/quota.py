@@ -11,11 +11,16 @@ i.e. :math:`\sum_{p \in g} (m_p - \rho) first_p + s_g \ge \rho D_g - N_g`, with
 :math:`m_p = 1` when the pair's applicant is in ``S``; "at most" flips the inequality and the
 slack's sign. The slack ``s_g`` is penalised (``hard`` fixes it to 0).
 
-Per holder the group depends on the orientation: with :math:`t_u = \sum_{a} (m_{ua} - \rho)
-first_{ua}` a unit's contribution, a column :math:`w_{u,h} = t_u \cdot orient_{u,h}` is
-linearised exactly by :math:`w_{u,h} \le t_u + \rho (1 - orient_{u,h})` and
-:math:`w_{u,h} \le (1 - \rho) orient_{u,h}` (at least; mirrored for at most), and the group
-row sums the ``w`` of the holder.
+Per holder the group depends on the orientation. For "at least", a column
+:math:`r_{u,h} \in [0, 1]` counts unit ``u`` as a numerator attribution of holder ``h``:
+:math:`r_{u,h} \le orient_{u,h}` and :math:`\sum_h r_{u,h} \le \sum_{a \in S} first_{u,a}`,
+with the group row :math:`\sum_u r_{u,h} - \rho \sum_u orient_{u,h} + s_h \ge \rho D_h - N_h`.
+The denominator counts the units oriented to ``h`` rather than those filled: an unfilled unit
+counts against the holder, which is conservative (a quota met in the model is met in the
+attributions). For "at most", with :math:`t_u = \sum_a (m_{ua} - \rho) first_{ua}`, a column
+:math:`w_{u,h} = t_u \cdot orient_{u,h}` is linearised exactly by
+:math:`w_{u,h} \ge t_u - (1 - \rho)(1 - orient_{u,h})` and :math:`w_{u,h} \ge -\rho\,
+orient_{u,h}`. Holders in direct mode are left out: they choose their own candidates.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fluxopt.constraints.ruleset import QuotaRule
-from fluxopt.model.blocks import ModelBuilder
+from fluxopt.model.blocks import ColumnBlock, ModelBuilder
 from fluxopt.model.variables import Variables, slack_block
 from fluxopt.problem import AllocationProblem, evaluate_filter
 
@@ -125,7 +130,9 @@ def _add_group_rows(
 def _add_holder_quota(
     builder: ModelBuilder, problem: AllocationProblem, var: Variables, rule: QuotaRule
 ) -> None:
-    holders = np.flatnonzero(evaluate_filter(problem.holders, rule.holders, "holders"))
+    holder_ok = evaluate_filter(problem.holders, rule.holders, "holders")
+    holder_ok = holder_ok & (problem.holders["mode"].to_numpy() != "direct")
+    holders = np.flatnonzero(holder_ok)
     coverage = problem.coverage
     in_scope = evaluate_filter(problem.units, rule.scope, "units")
     cov_holder = coverage["holder"].to_numpy(dtype=np.int64)
@@ -134,39 +141,100 @@ def _add_holder_quota(
     rows = rows[var.pair_count[cov_unit[rows]] > 0]
     if len(rows) == 0:
         return
-    rho = rule.level
-    at_least = rule.sense == "at_least"
     labels = pd.DataFrame(
         {
             "unit_id": problem.units["unit_id"].to_numpy()[cov_unit[rows]],
             "holder_id": problem.holders["holder_id"].to_numpy()[cov_holder[rows]],
         }
     )
-    share = problem.share_mask(rule.share).astype(np.float64)
-    w = builder.add_columns(
-        f"quota:{rule.name}:w",
-        labels,
-        lower=-rho if at_least else -np.inf,
-        upper=np.inf if at_least else 1.0 - rho,
-        integer=False,
+    share = problem.share_mask(rule.share)
+    if rule.sense == "at_least":
+        counted = _numerator_columns(builder, problem, var, rule, rows, labels, share)
+        coef = np.ones(len(rows))
+    else:
+        counted = _excess_columns(builder, problem, var, rule, rows, labels, share)
+        coef = np.ones(len(rows))
+    groups, local = np.unique(cov_holder[rows], return_inverse=True)
+    group_ids = problem.holders["holder_id"].to_numpy()[groups]
+    numerator, denominator = ytd_counts(problem, rule, "holder_id")
+    rho = rule.level
+    rhs = (
+        rho * denominator.reindex(group_ids).fillna(0.0).to_numpy()
+        - numerator.reindex(group_ids).fillna(0.0).to_numpy()
     )
-    owner, pairs = var.pairs_of_units(cov_unit[rows])
-    coef = share[pairs] - rho
+    group_labels = pd.DataFrame({"rule": rule.name, "group": group_ids, "level": rho})
+    if rule.sense == "at_least":
+        local_all = np.concatenate([local, local])
+        cols_all = np.concatenate([counted.positions, var.orient.index(rows)])
+        coef_all = np.concatenate([coef, np.full(len(rows), -rho)])
+    else:
+        local_all, cols_all, coef_all = local, counted.positions, coef
+    _add_group_rows(builder, problem, rule, group_labels, local_all, cols_all, coef_all, rhs)
+
+
+def _numerator_columns(
+    builder: ModelBuilder,
+    problem: AllocationProblem,
+    var: Variables,
+    rule: QuotaRule,
+    rows: npt.NDArray[np.int64],
+    labels: pd.DataFrame,
+    share: npt.NDArray[np.bool_],
+) -> ColumnBlock:
+    """Columns r[u,h] <= orient[u,h], sum_h r[u,h] <= sum_{a in S} first[u,a]."""
     n = len(rows)
-    # at least: w - sum (m - rho) first + rho orient <= rho ; w - (1 - rho) orient <= 0
-    # at most:  w - sum (m - rho) first - (1 - rho) orient >= -(1 - rho) ; w + rho orient >= 0
-    link_a_local = np.concatenate([np.arange(n), owner, np.arange(n)])
-    link_a_cols = np.concatenate([w.positions, var.first.index(pairs), var.orient.index(rows)])
-    link_a_vals = np.concatenate([np.ones(n), -coef, np.full(n, rho if at_least else -(1.0 - rho))])
+    cov_unit = problem.coverage["unit"].to_numpy(dtype=np.int64)[rows]
+    r = builder.add_columns(f"quota:{rule.name}:counted", labels, integer=False)
+    builder.add_rows(
+        f"quota:{rule.name}:link-orient",
+        "quota",
+        labels,
+        np.concatenate([np.arange(n), np.arange(n)]),
+        np.concatenate([r.positions, var.orient.index(rows)]),
+        np.concatenate([np.ones(n), -np.ones(n)]),
+        upper=0.0,
+    )
+    units, unit_local = np.unique(cov_unit, return_inverse=True)
+    owner, pairs = var.pairs_of_units(units)
+    members = share[pairs]
+    builder.add_rows(
+        f"quota:{rule.name}:link-first",
+        "quota",
+        pd.DataFrame({"unit_id": problem.units["unit_id"].to_numpy()[units]}),
+        np.concatenate([unit_local, owner[members]]),
+        np.concatenate([r.positions, var.first.index(pairs[members])]),
+        np.concatenate([np.ones(n), -np.ones(int(members.sum()))]),
+        upper=0.0,
+    )
+    return r
+
+
+def _excess_columns(
+    builder: ModelBuilder,
+    problem: AllocationProblem,
+    var: Variables,
+    rule: QuotaRule,
+    rows: npt.NDArray[np.int64],
+    labels: pd.DataFrame,
+    share: npt.NDArray[np.bool_],
+) -> ColumnBlock:
+    """Columns w[u,h] = t_u orient[u,h] for an at-most rule (exact linearisation)."""
+    rho = rule.level
+    n = len(rows)
+    cov_unit = problem.coverage["unit"].to_numpy(dtype=np.int64)[rows]
+    w = builder.add_columns(
+        f"quota:{rule.name}:w", labels, lower=-np.inf, upper=1.0 - rho, integer=False
+    )
+    owner, pairs = var.pairs_of_units(cov_unit)
+    coef = share[pairs].astype(np.float64) - rho
     builder.add_rows(
         f"quota:{rule.name}:link-first",
         "quota",
         labels,
-        link_a_local,
-        link_a_cols,
-        link_a_vals,
-        lower=-np.inf if at_least else -(1.0 - rho),
-        upper=rho if at_least else np.inf,
+        np.concatenate([np.arange(n), owner, np.arange(n)]),
+        np.concatenate([w.positions, var.first.index(pairs), var.orient.index(rows)]),
+        np.concatenate([np.ones(n), -coef, np.full(n, -(1.0 - rho))]),
+        lower=-(1.0 - rho),
     )
     builder.add_rows(
         f"quota:{rule.name}:link-orient",
@@ -174,16 +242,7 @@ def _add_holder_quota(
         labels,
         np.concatenate([np.arange(n), np.arange(n)]),
         np.concatenate([w.positions, var.orient.index(rows)]),
-        np.concatenate([np.ones(n), np.full(n, -(1.0 - rho) if at_least else rho)]),
-        lower=-np.inf if at_least else 0.0,
-        upper=0.0 if at_least else np.inf,
+        np.concatenate([np.ones(n), np.full(n, rho)]),
+        lower=0.0,
     )
-    groups, local = np.unique(cov_holder[rows], return_inverse=True)
-    group_ids = problem.holders["holder_id"].to_numpy()[groups]
-    numerator, denominator = ytd_counts(problem, rule, "holder_id")
-    rhs = (
-        rho * denominator.reindex(group_ids).fillna(0.0).to_numpy()
-        - numerator.reindex(group_ids).fillna(0.0).to_numpy()
-    )
-    group_labels = pd.DataFrame({"rule": rule.name, "group": group_ids, "level": rho})
-    _add_group_rows(builder, problem, rule, group_labels, local, w.positions, np.ones(n), rhs)
+    return w

@@ -188,6 +188,12 @@ class FluxRule(Strict):
     enabled: bool = True
     hard: bool = False
     segment_mix: bool = True
+    segment_tolerance: float = Field(
+        default=1.0,
+        ge=0,
+        description="Free deviation from a holder's target in each segment, in units; with "
+        "1, rounding every target to a neighbouring integer is always possible.",
+    )
     method: str | None = Field(default=None, description="Conversion method override.")
 
 

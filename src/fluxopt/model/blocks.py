@@ -113,6 +113,24 @@ class LinearModel:
         spec = self.rows[block]
         return np.asarray(self.matrix[spec.start : spec.stop] @ x, dtype=np.float64)
 
+    def with_bounds(
+        self, col_lower: FloatArray, col_upper: FloatArray, name: str = ""
+    ) -> LinearModel:
+        """The same model with other column bounds (arrays shared otherwise)."""
+        return LinearModel(
+            cost=self.cost,
+            col_lower=col_lower,
+            col_upper=col_upper,
+            integer=self.integer,
+            matrix=self.matrix,
+            row_lower=self.row_lower,
+            row_upper=self.row_upper,
+            columns=self.columns,
+            rows=self.rows,
+            offset=self.offset,
+            name=name or self.name,
+        )
+
     def relaxed(self) -> LinearModel:
         """The same model with every integrality dropped (the LP relaxation)."""
         return LinearModel(

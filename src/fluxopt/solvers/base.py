@@ -48,6 +48,8 @@ class SolveOptions:
     threads: int = 1
     seed: int = 0
     verbose: bool = False
+    lp_first: bool = True
+    """Solve the LP relaxation first, fix by reduced costs, then the MIP (when supported)."""
     warm_start: FloatArray | None = field(default=None, compare=False, repr=False)
 
 
@@ -60,6 +62,7 @@ class Capabilities:
     gap: bool = True
     warm_start: bool = False
     threads: bool = True
+    lp_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,11 @@ class SolveResult:
     solver: str
     message: str = ""
     row_duals: FloatArray | None = None
+    col_duals: FloatArray | None = None
+    """Reduced costs of the columns (LPs only)."""
     nodes: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each phase of a multi-step solve."""
 
     @property
     def gap(self) -> float | None:

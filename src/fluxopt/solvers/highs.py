@@ -22,6 +22,7 @@ from fluxopt.solvers.base import (
     clip_integral,
     register,
 )
+from fluxopt.solvers.lp_fixing import solve_lp_first
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: Status.OPTIMAL,
@@ -88,10 +89,16 @@ class HighsSolver(Solver):
     """HiGHS: dual simplex / interior point for LPs, branch-and-cut for MILPs."""
 
     name: ClassVar[str] = "highs"
-    capabilities: ClassVar[Capabilities] = Capabilities(warm_start=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(warm_start=True, lp_first=True)
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolveResult:
-        """Pass the model in one call, solve, and map the status."""
+        """Solve the model: LP first with reduced-cost fixing for MILPs, unless disabled."""
+        if options.lp_first and model.integer.any():
+            return solve_lp_first(model, options, self.run)
+        return self.run(model, options)
+
+    def run(self, model: LinearModel, options: SolveOptions) -> SolveResult:
+        """Pass the model in one call, solve it as it is, and map the status."""
         highs = new_highs()
         highs.setOptionValue("output_flag", options.verbose)
         highs.setOptionValue("time_limit", float(options.time_limit))
@@ -112,7 +119,7 @@ class HighsSolver(Solver):
         is_mip = bool(model.integer.any())
         has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
         status = _STATUS.get(raw_status, Status.ERROR)
-        x = objective = bound = duals = None
+        x = objective = bound = duals = col_duals = None
         if has_primal:
             x = clip_integral(model, np.asarray(highs.getSolution().col_value))
             objective = float(info.objective_function_value)
@@ -121,6 +128,7 @@ class HighsSolver(Solver):
             else:
                 bound = objective
                 duals = np.asarray(highs.getSolution().row_dual, dtype=np.float64)
+                col_duals = np.asarray(highs.getSolution().col_dual, dtype=np.float64)
             if status is Status.TIME_LIMIT:
                 status = Status.FEASIBLE
         elif status is Status.OPTIMAL:
@@ -134,5 +142,6 @@ class HighsSolver(Solver):
             solver=self.name,
             message=highs.modelStatusToString(raw_status),
             row_duals=duals,
+            col_duals=col_duals,
             nodes=int(info.mip_node_count) if is_mip else 0,
         )
