@@ -1,0 +1,143 @@
+"""Apply a scenario's overrides to a base instance and its constraint set.
+
+The overrides are laid over the constraint set's own values and the result is validated
+again as a whole (:class:`~fluxopt.constraints.ruleset.ConstraintSet`), so that a scenario
+can never produce a rule set the loader would refuse:
+
+- ``method``: the flux rule's conversion method (``families.flux.method``), applied to every
+  convention instead of each convention's own;
+- ``quotas``: per quota rule name, a new level (the rule's ``at_least`` or ``at_most``,
+  whichever it has), ``enabled`` and ``hard``;
+- ``channels``: channel rules switched on or off by name;
+- ``families``: ``flux``, ``segment_mix``, ``channels`` (every channel rule) and ``quotas``
+  (every quota rule) switched on or off as a whole; a per-rule switch wins over the family's;
+- ``weights``: objective weights per level (penalty per unit of shortfall);
+- ``segment_tolerance`` and ``shortlist_size``: the flux and shortlist rules' settings;
+- ``tolerance``: the ``tolerance`` of every convention of the instance (in units);
+- ``grid``: the scoring grid the applicants are scored with (``''``: the wait-based score).
+
+A name that the constraint set does not hold (a misspelt quota) raises a
+:class:`~fluxopt.schema.problems.FluxoptError` naming the known ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from fluxopt.constraints.ruleset import ConstraintSet, load_constraint_set
+from fluxopt.instance import Instance
+from fluxopt.scenarios.spec import Scenario
+from fluxopt.schema.problems import FluxoptError
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A scenario made concrete: the instance, the rules and the scores to solve with."""
+
+    instance: Instance
+    rules: ConstraintSet
+    scores: pd.Series | None
+    measure_rules: ConstraintSet
+    """The rules with every quota on (and soft where the scenario switched it off), so that
+    each quota's attainment is measured even when the scenario does not enforce it."""
+
+
+def apply_scenario(instance: Instance, scenario: Scenario) -> Applied:
+    """The instance, constraint set and scores of ``scenario`` on the base ``instance``."""
+    base = load_constraint_set(scenario.constraints or instance.config.constraints)
+    rules = apply_rules(base, scenario)
+    changed = apply_instance(instance, scenario)
+    return Applied(
+        instance=changed,
+        rules=rules,
+        scores=scores_for(changed, scenario.grid),
+        measure_rules=measuring_rules(rules),
+    )
+
+
+def apply_rules(rules: ConstraintSet, scenario: Scenario) -> ConstraintSet:
+    """The constraint set with the scenario's rule overrides, validated again."""
+    data: dict[str, Any] = rules.model_dump(mode="python")
+    families = data["families"]
+    switches = scenario.families
+    quota_names = [q["name"] for q in families["quotas"]]
+    channel_names = [c["name"] for c in families["channels"]]
+    _check_names("quota", scenario.quotas, quota_names, rules.name)
+    _check_names("channel", scenario.channels, channel_names, rules.name)
+    if switches.flux is not None:
+        families["flux"]["enabled"] = switches.flux
+    if switches.segment_mix is not None:
+        families["flux"]["segment_mix"] = switches.segment_mix
+    if scenario.method is not None:
+        families["flux"]["method"] = scenario.method
+    if scenario.segment_tolerance is not None:
+        families["flux"]["segment_tolerance"] = scenario.segment_tolerance
+    if scenario.shortlist_size is not None:
+        families["shortlist"]["size"] = scenario.shortlist_size
+    for channel in families["channels"]:
+        if switches.channels is not None:
+            channel["enabled"] = switches.channels
+        if channel["name"] in scenario.channels:
+            channel["enabled"] = scenario.channels[channel["name"]]
+    for quota in families["quotas"]:
+        if switches.quotas is not None:
+            quota["enabled"] = switches.quotas
+        change = scenario.quotas.get(quota["name"])
+        if change is None:
+            continue
+        if change.level is not None:
+            quota["at_least" if quota["at_least"] is not None else "at_most"] = change.level
+        if change.enabled is not None:
+            quota["enabled"] = change.enabled
+        if change.hard is not None:
+            quota["hard"] = change.hard
+    data["weights"] = {**data["weights"], **scenario.weights}
+    try:
+        return ConstraintSet.model_validate(data)
+    except ValidationError as exc:
+        messages = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise FluxoptError(f"the scenario makes an invalid constraint set: {messages}") from exc
+
+
+def measuring_rules(rules: ConstraintSet) -> ConstraintSet:
+    """``rules`` with every quota switched on, those that were off made soft."""
+    quotas = tuple(
+        q if q.enabled else q.model_copy(update={"enabled": True, "hard": False})
+        for q in rules.families.quotas
+    )
+    families = rules.families.model_copy(update={"quotas": quotas})
+    return rules.model_copy(update={"families": families})
+
+
+def apply_instance(instance: Instance, scenario: Scenario) -> Instance:
+    """The instance with the scenario's table overrides (convention tolerances)."""
+    if scenario.tolerance is None:
+        return instance
+    conventions = instance.conventions.assign(tolerance=float(scenario.tolerance))
+    return instance.with_tables(conventions=conventions)
+
+
+def scores_for(instance: Instance, grid: str | None) -> pd.Series | None:
+    """Scores under ``grid`` (``None``: the instance's grid; empty: the wait-based score)."""
+    from fluxopt.scoring import load_grid, score
+
+    name = instance.config.grid if grid is None else grid
+    if not name:
+        return None
+    loaded = load_grid(name, base=instance.folder)
+    return score(loaded, instance.applicants).total
+
+
+def _check_names(kind: str, given: dict[str, Any], known: list[str], set_name: str) -> None:
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise FluxoptError(
+            f"unknown {kind} rule(s) {', '.join(map(repr, unknown))} in constraint set "
+            f"{set_name!r}; its {kind} rules are: {', '.join(known) or '(none)'}"
+        )
