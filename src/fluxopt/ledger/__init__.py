@@ -1,0 +1,12 @@
+"""The ledger: what each monthly batch decided and what the committee did with it.
+
+- :mod:`~fluxopt.ledger.schema`: the tables (SQLAlchemy 2 declarative);
+- :mod:`~fluxopt.ledger.store`: open by URL, create or upgrade the schema, atomic writes;
+- :mod:`~fluxopt.ledger.counters`: year-to-date position and counter tables;
+- :mod:`~fluxopt.ledger.outcomes`: import the committee's decisions, all or nothing;
+- :mod:`~fluxopt.ledger.simulate`: simulated committee outcomes for demonstrations.
+"""
+
+from fluxopt.ledger.store import DEFAULT_LEDGER, BatchRecord, Ledger, ledger_url
+
+__all__ = ["DEFAULT_LEDGER", "BatchRecord", "Ledger", "ledger_url"]

@@ -1,0 +1,101 @@
+"""Small openpyxl helpers shared by the workbooks: readable sheets and a "Read me" sheet.
+
+Every data sheet has a bold, frozen header row, an auto-filter and column widths set from
+the longest value (between 8 and 60 characters); long text columns wrap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
+MIN_WIDTH, MAX_WIDTH = 8, 60
+FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def new_workbook() -> Workbook:
+    """An empty workbook (its default sheet removed)."""
+    book = Workbook()
+    default = book.active
+    if default is not None:
+        book.remove(default)
+    return book
+
+
+def sheet_title(text: str, taken: Iterable[str] = ()) -> str:
+    """A valid, unique sheet title: no brackets, colon, star, question mark or slashes."""
+    base = FORBIDDEN.sub(" ", text).strip()[:31] or "Sheet"
+    used = {t.lower() for t in taken}
+    title, n = base, 2
+    while title.lower() in used:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    return title
+
+
+def add_table_sheet(book: Workbook, title: str, frame: pd.DataFrame) -> Worksheet:
+    """Add a sheet holding ``frame`` with a frozen bold header, filters and set widths."""
+    sheet = book.create_sheet(sheet_title(title, book.sheetnames))
+    sheet.append([str(c) for c in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
+        sheet.append([_cell(v) for v in row])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+    sheet.freeze_panes = "A2"
+    if len(frame.columns):
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+    for position, column in enumerate(frame.columns, start=1):
+        values = frame[column].astype(str) if len(frame) else pd.Series([], dtype=str)
+        longest = max([len(str(column)), *values.str.len().tolist()[:2000]], default=8)
+        width = min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(position)].width = width
+        if longest > MAX_WIDTH:
+            for cell in sheet[get_column_letter(position)][1:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return sheet
+
+
+def add_readme_sheet(book: Workbook, title: str, lines: Sequence[tuple[str, str]]) -> Worksheet:
+    """A first sheet of two columns: a term (or heading) and its explanation."""
+    sheet = book.create_sheet(sheet_title("Read me", book.sheetnames), 0)
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([])
+    for term, text in lines:
+        sheet.append([term, text])
+        if term and not text:
+            sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 100
+    for row in sheet.iter_rows(min_row=3):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return sheet
+
+
+def save(book: Workbook, path: Path) -> Path:
+    """Write the workbook, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if value is pd.NA:
+        return None
+    return value
