@@ -350,10 +350,12 @@ def check_replaceable(
 
 def batch_inputs(ledger: Ledger, instance: Instance, month: str) -> BatchInputs:
     """Units of the batch (new and carried over), year to date, applicants kept out."""
-    year = int(month[:4])
+    records = counters.YearRecords.read(ledger, int(month[:4]), month)
     units = instance.units
     new_units = sorted(units.loc[units["month"] == month, "unit_id"].astype(str))
-    carried = sorted(set(counters.carried_units(ledger, year, month)["unit_id"]) - set(new_units))
+    states = records.unit_states()
+    returned = states.loc[states["state"] == "returned", "unit_id"]
+    carried = sorted(set(returned) - set(new_units))
     unknown = sorted(set(carried) - set(units["unit_id"].astype(str)))
     if unknown:
         raise FluxoptError(
@@ -366,8 +368,7 @@ def batch_inputs(ledger: Ledger, instance: Instance, month: str) -> BatchInputs:
             f"no unit becomes available in {month} and none is carried over; the instance "
             f"has units for {sorted(units['month'].unique())}"
         )
-    set_aside = counters.engaged_applicants(ledger, year, month)
-    states = counters.unit_states(ledger, year, month)
+    set_aside = records.engaged_applicants()
     awaiting = int((states["state"] == "pending").sum())
     working = instance
     keep_out = set().union(*set_aside.values())
@@ -381,7 +382,7 @@ def batch_inputs(ledger: Ledger, instance: Instance, month: str) -> BatchInputs:
         unit_ids=unit_ids,
         new_units=new_units,
         carried=carried,
-        ytd=ledger.year_to_date(year, month, exclude_units=unit_ids),
+        ytd=records.year_to_date(exclude_units=unit_ids),
         set_aside=set_aside,
         awaiting=awaiting,
     )

@@ -24,6 +24,7 @@ the ratio being :math:`N_g / D_g`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,65 +38,102 @@ from fluxopt.ytd import ATTRIBUTION_COLUMNS, ORIENTATION_COLUMNS, YearToDate
 UNIT_STATES = ("attributed", "returned", "pending")
 
 
-def unit_states(ledger: Ledger, year: int, before_month: str | None = None) -> pd.DataFrame:
-    """Each unit's latest orientation of the year and its state (see the module docstring).
+@dataclass(frozen=True)
+class YearRecords:
+    """The ledger's orientations, shortlists and outcomes of a year before a month.
 
-    One row per unit: the columns of ``orientations``, ``batch_month`` (of its latest
-    batch), ``state`` and ``batches`` (how many batches of the year it appeared in).
+    Read once (:meth:`read`), then every year-to-date view is computed from these frames.
     """
-    orientations = ledger.frame(OrientationRow, year=year, before_month=before_month)
-    outcomes = ledger.frame(OutcomeRow, year=year, before_month=before_month)
-    ordered = orientations.sort_values(["unit_id", "batch_month"], kind="stable")
-    appearances = ordered.groupby("unit_id")["batch_id"].transform("size")
-    latest = ordered.assign(batches=appearances).drop_duplicates("unit_id", keep="last")
-    keys = pd.MultiIndex.from_frame(outcomes[["batch_id", "unit_id"]])
-    attributing = pd.Series(outcomes["decision"].isin(ATTRIBUTING).to_numpy(), index=keys)
-    decided = attributing.groupby(level=[0, 1]).any()
-    latest_keys = pd.MultiIndex.from_frame(latest[["batch_id", "unit_id"]])
-    found = decided.reindex(latest_keys)
-    state = np.select(
-        [found.eq(True).to_numpy(dtype=bool), found.notna().to_numpy(dtype=bool)],
-        ["attributed", "returned"],
-        "pending",
-    )
-    return latest.assign(state=state).reset_index(drop=True)
+
+    orientations: pd.DataFrame
+    shortlists: pd.DataFrame
+    outcomes: pd.DataFrame
+
+    @classmethod
+    def read(cls, ledger: Ledger, year: int, before_month: str | None = None) -> YearRecords:
+        """The year's rows from batches of months before ``before_month`` (all if ``None``)."""
+        return cls(
+            orientations=ledger.frame(OrientationRow, year=year, before_month=before_month),
+            shortlists=ledger.frame(ShortlistRow, year=year, before_month=before_month),
+            outcomes=ledger.frame(OutcomeRow, year=year, before_month=before_month),
+        )
+
+    def unit_states(self) -> pd.DataFrame:
+        """Each unit's latest orientation and its state (see the module docstring).
+
+        One row per unit: the columns of ``orientations``, ``batch_month`` (of its latest
+        batch), ``state`` and ``batches`` (how many batches of the year it appeared in).
+        """
+        ordered = self.orientations.sort_values(["unit_id", "batch_month"], kind="stable")
+        appearances = ordered.groupby("unit_id")["batch_id"].transform("size")
+        latest = ordered.assign(batches=appearances).drop_duplicates("unit_id", keep="last")
+        outcomes = self.outcomes
+        keys = pd.MultiIndex.from_frame(outcomes[["batch_id", "unit_id"]])
+        attributing = pd.Series(outcomes["decision"].isin(ATTRIBUTING).to_numpy(), index=keys)
+        decided = attributing.groupby(level=[0, 1]).any()
+        found = decided.reindex(pd.MultiIndex.from_frame(latest[["batch_id", "unit_id"]]))
+        state = np.select(
+            [found.eq(True).to_numpy(dtype=bool), found.notna().to_numpy(dtype=bool)],
+            ["attributed", "returned"],
+            "pending",
+        )
+        return latest.assign(state=state).reset_index(drop=True)
+
+    def carried_units(self) -> pd.DataFrame:
+        """Units returned by the committee and not attributed since."""
+        states = self.unit_states()
+        return states[states["state"] == "returned"].reset_index(drop=True)
+
+    def engaged_applicants(self) -> dict[str, set[str]]:
+        """Applicants to keep out of a new batch: housed this year, or listed on a pending unit.
+
+        Returns ``{"attributed": {...}, "pending": {...}}``: a household housed this year has
+        no demand left, and one listed for a unit awaiting the committee is not listed twice.
+        """
+        outcomes = self.outcomes
+        attributed = set(outcomes.loc[outcomes["decision"].isin(ATTRIBUTING), "applicant_id"])
+        states = self.unit_states()
+        pending = states.loc[states["state"] == "pending", ["batch_id", "unit_id"]]
+        listed = self.shortlists.merge(pending, on=["batch_id", "unit_id"])
+        return {
+            "attributed": attributed - {""},
+            "pending": set(listed["applicant_id"]) - attributed,
+        }
+
+    def year_to_date(self, exclude_units: Iterable[str] = ()) -> YearToDate:
+        """Orientations and attributions of these batches (see the module docstring)."""
+        excluded = set(exclude_units)
+        states = self.unit_states()
+        flux = states[states["in_flux"] & ~states["unit_id"].isin(excluded)]
+        orientations = flux.assign(month=flux["batch_month"])[list(ORIENTATION_COLUMNS)]
+        outcomes = self.outcomes
+        attributions = outcomes[outcomes["decision"].isin(ATTRIBUTING)]
+        return YearToDate(
+            orientations=orientations.reset_index(drop=True),
+            attributions=attributions[list(ATTRIBUTION_COLUMNS)].reset_index(drop=True),
+        )
+
+
+def unit_states(ledger: Ledger, year: int, before_month: str | None = None) -> pd.DataFrame:
+    """Each unit's latest orientation of the year and its state."""
+    return YearRecords.read(ledger, year, before_month).unit_states()
 
 
 def carried_units(ledger: Ledger, year: int, before_month: str) -> pd.DataFrame:
     """Units returned by the committee in earlier batches and not attributed since."""
-    states = unit_states(ledger, year, before_month)
-    return states[states["state"] == "returned"].reset_index(drop=True)
+    return YearRecords.read(ledger, year, before_month).carried_units()
 
 
 def engaged_applicants(ledger: Ledger, year: int, before_month: str) -> dict[str, set[str]]:
-    """Applicants to keep out of a new batch: attributed this year, or listed on a pending unit.
-
-    Returns ``{"attributed": {...}, "pending": {...}}``; a household housed this year has no
-    demand left, and one listed for a unit awaiting the committee is not listed twice.
-    """
-    outcomes = ledger.frame(OutcomeRow, year=year, before_month=before_month)
-    attributed = set(outcomes.loc[outcomes["decision"].isin(ATTRIBUTING), "applicant_id"])
-    states = unit_states(ledger, year, before_month)
-    pending = states.loc[states["state"] == "pending", ["batch_id", "unit_id"]]
-    shortlists = ledger.frame(ShortlistRow, year=year, before_month=before_month)
-    listed = shortlists.merge(pending, on=["batch_id", "unit_id"])
-    return {"attributed": attributed - {""}, "pending": set(listed["applicant_id"]) - attributed}
+    """Applicants attributed this year, and applicants listed for units awaiting a decision."""
+    return YearRecords.read(ledger, year, before_month).engaged_applicants()
 
 
 def year_to_date(
     ledger: Ledger, year: int, before_month: str, exclude_units: Iterable[str] = ()
 ) -> YearToDate:
     """Orientations and attributions of the year before ``before_month`` (module docstring)."""
-    excluded = set(exclude_units)
-    states = unit_states(ledger, year, before_month)
-    flux = states[states["in_flux"] & ~states["unit_id"].isin(excluded)]
-    orientations = flux.assign(month=flux["batch_month"])[list(ORIENTATION_COLUMNS)]
-    outcomes = ledger.frame(OutcomeRow, year=year, before_month=before_month)
-    attributions = outcomes[outcomes["decision"].isin(ATTRIBUTING)]
-    return YearToDate(
-        orientations=orientations.reset_index(drop=True),
-        attributions=attributions[list(ATTRIBUTION_COLUMNS)].reset_index(drop=True),
-    )
+    return YearRecords.read(ledger, year, before_month).year_to_date(exclude_units)
 
 
 def holder_segment_counts(ytd: YearToDate) -> pd.DataFrame:

@@ -32,8 +32,6 @@ from fluxopt.ledger.store import Ledger
 from fluxopt.problem import evaluate_filter
 from fluxopt.schema.problems import FluxoptError
 
-OUTCOME_FILE_COLUMNS = ["unit_id", "decision", "applicant_id", "month", "decided_on", "note"]
-
 
 @dataclass(frozen=True)
 class SimulationSettings:
@@ -73,11 +71,10 @@ def simulate_outcomes(
         rows.append(
             _holder_outcomes(direct, instance, batch["constraint_set"], taken, settings, rng)
         )
-    handled = set(pd.concat(rows)["unit_id"]) if rows else set()
+    handled = set().union(*(set(r["unit_id"]) for r in rows))
     rest = units[~units["unit_id"].isin(handled)]
-    rows.append(pd.DataFrame({"unit_id": rest["unit_id"], "decision": "no_attribution"}))
-    out = pd.concat(rows, ignore_index=True)
-    out = out.reindex(columns=OUTCOME_FILE_COLUMNS).fillna("")
+    rows.append(_decision_rows(rest["unit_id"], "no_attribution"))
+    out = pd.concat([r for r in rows if not r.empty], ignore_index=True)
     out["month"] = month
     out["decided_on"] = f"{month}-28"
     out["note"] = "simulated"
@@ -91,7 +88,7 @@ def _listed_outcomes(
 ) -> pd.DataFrame:
     """Refusals in rank order until one accepts, per unit with a shortlist."""
     if listed.empty:
-        return pd.DataFrame(columns=OUTCOME_FILE_COLUMNS)
+        return _decision_rows(pd.Series(dtype=str), "")
     ordered = listed.sort_values(["unit_id", "rank"], kind="stable").reset_index(drop=True)
     unit_ids = ordered["unit_id"].unique()
     nothing = pd.Series(rng.random(len(unit_ids)) < settings.no_attribution_rate, index=unit_ids)
@@ -105,8 +102,8 @@ def _listed_outcomes(
     decisions = np.where(attributed, "attributed", np.where(refused, "refused", ""))
     out = ordered.assign(decision=decisions)[["unit_id", "decision", "applicant_id"]]
     out = out[out["decision"] != ""]
-    skipped = pd.DataFrame({"unit_id": unit_ids[nothing.to_numpy()], "decision": "no_attribution"})
-    return pd.concat([out, skipped], ignore_index=True)
+    skipped = _decision_rows(pd.Series(unit_ids[nothing.to_numpy()]), "no_attribution")
+    return pd.concat([r for r in (out, skipped) if not r.empty], ignore_index=True)
 
 
 def _holder_outcomes(
@@ -151,4 +148,14 @@ def _holder_outcomes(
                 "applicant_id": applicants["applicant_id"].iloc[pick],
             }
         )
-    return pd.DataFrame(records, columns=["unit_id", "decision", "applicant_id"])
+    return pd.DataFrame(records, columns=["unit_id", "decision", "applicant_id"], dtype=str)
+
+
+def _decision_rows(unit_ids: pd.Series, decision: str) -> pd.DataFrame:
+    """Rows of one decision without an applicant."""
+    ids = unit_ids.astype(str).to_numpy()
+    return pd.DataFrame(
+        {"unit_id": ids, "decision": decision, "applicant_id": ""},
+        columns=["unit_id", "decision", "applicant_id"],
+        dtype=str,
+    )

@@ -96,7 +96,7 @@ def candidate_table(
         out[column] = out[column].fillna(False).astype(bool)
     out["household"] = household_text(out)
     out["income_band"] = np.where(out["q1"].astype(bool), "first quartile (Q1)", "above Q1")
-    out["score_breakdown"] = breakdown_text(breakdown.reindex(ids).fillna(0.0))
+    out["score_breakdown"] = breakdown_text(breakdown.reindex(ids).fillna(0.0)).to_numpy()
     out["priority_text"] = np.where(
         out["dalo"].astype(bool),
         "DALO",
