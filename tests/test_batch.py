@@ -87,7 +87,8 @@ def test_rerunning_the_same_batch_is_idempotent(
     once = dump(run)
     again = batch(instance, "2026-01", run)
     twice = dump(run)
-    assert again.replaced and not january[2].replaced
+    assert again.replaced
+    assert not january[2].replaced
     assert without_timings(twice) == without_timings(once)
     assert len(twice["batches"]) == 1
     assert len(twice["orientations"]) == 4
@@ -105,7 +106,8 @@ def test_rerun_with_other_settings_needs_force(
     assert result.replaced
     with Ledger(run / "fluxopt.db") as ledger:
         row = ledger.batch("2026-01")
-    assert row is not None and json.loads(row["settings"])["time_limit"] == 29.0
+    assert row is not None
+    assert json.loads(row["settings"])["time_limit"] == 29.0
 
 
 def test_changed_inputs_are_named(january: tuple[Path, Path, BatchResult], run: Path) -> None:
@@ -167,6 +169,5 @@ def test_simulated_outcomes_are_seeded_and_follow_the_rates(
     assert "refused" not in set(accept_all["decision"])
     assert not refuse_all["decision"].isin(["attributed", "holder_candidate"]).any()
     assert len(refuse_all[refuse_all["decision"] == "refused"]) == len(shortlists)
-    with pytest.raises(FluxoptError, match="must lie in"):
-        with Ledger(root / "fluxopt.db") as ledger:
-            simulate_outcomes(ledger, "2026-01", None, SimulationSettings(refusal_rate=1.5))
+    with Ledger(root / "fluxopt.db") as ledger, pytest.raises(FluxoptError, match="must lie in"):
+        simulate_outcomes(ledger, "2026-01", None, SimulationSettings(refusal_rate=1.5))

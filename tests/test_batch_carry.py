@@ -83,7 +83,9 @@ def test_a_grid_is_recorded_and_explained(
     result = batch(january[0], "2026-01", tmp_path, grid="lyon-additive")
     with Ledger(tmp_path / "fluxopt.db") as ledger:
         row = ledger.batch("2026-01")
-    assert row is not None and row["grid"] == "lyon-additive" and len(row["grid_hash"]) == 64
+    assert row is not None
+    assert row["grid"] == "lyon-additive"
+    assert len(row["grid_hash"]) == 64
     assert "grid:lyon-additive" in json.loads(row["input_hashes"])
     sheets = pd.read_excel(result.paths["committee"], sheet_name=None)
     rows = pd.concat([s for name, s in sheets.items() if name not in ("Read me", "Units")])
