@@ -1,0 +1,214 @@
+"""Importing the committee's outcomes: all or nothing, with every problem listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from fluxopt.batch import BatchResult
+from fluxopt.cli.app import cli
+from fluxopt.instance import load_instance
+from fluxopt.ledger import Ledger
+from fluxopt.ledger.outcomes import import_outcomes
+from fluxopt.ledger.schema import OrientationRow, OutcomeRow, ShortlistRow
+from fluxopt.schema.problems import InvalidInputError
+from test_batch_support import batch, copy_run, two_month_instance, write_outcomes
+
+
+@pytest.fixture(scope="module")
+def january(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BatchResult]:
+    base = tmp_path_factory.mktemp("january")
+    instance = two_month_instance(base / "tiny")
+    return instance, base / "run", batch(instance, "2026-01", base / "run")
+
+
+@pytest.fixture
+def run(january: tuple[Path, Path, BatchResult], tmp_path: Path) -> Path:
+    return copy_run(january[1], tmp_path / "run")
+
+
+def listed(root: Path) -> pd.DataFrame:
+    with Ledger(root / "fluxopt.db") as ledger:
+        return ledger.frame(ShortlistRow)
+
+
+def first_ranked(root: Path) -> list[tuple[str, str]]:
+    table = listed(root)
+    firsts = table[table["rank"] == 1]
+    return list(zip(firsts["unit_id"], firsts["applicant_id"], strict=True))
+
+
+def test_a_file_with_bad_rows_is_rejected_whole(
+    january: tuple[Path, Path, BatchResult], run: Path
+) -> None:
+    (unit, applicant), (other_unit, _) = first_ranked(run)[:2]
+    table = listed(run)
+    elsewhere = table.loc[table["unit_id"] != other_unit, "applicant_id"].iloc[-1]
+    path = write_outcomes(
+        run / "bad.csv",
+        [
+            {"unit_id": unit, "decision": "attributed", "applicant_id": applicant},
+            {"unit_id": "U-NOPE", "decision": "refused", "applicant_id": ""},
+            {"unit_id": other_unit, "decision": "attributed", "applicant_id": "A-NOPE"},
+            {"unit_id": other_unit, "decision": "accepted maybe", "applicant_id": ""},
+            {"unit_id": other_unit, "decision": "holder_candidate", "applicant_id": ""},
+            {"unit_id": other_unit, "decision": "attributed", "applicant_id": applicant},
+            {"unit_id": other_unit, "decision": "refused", "applicant_id": elsewhere},
+        ],
+    )
+    with Ledger(run / "fluxopt.db") as ledger:
+        before = ledger.dump()
+        with pytest.raises(InvalidInputError) as caught:
+            import_outcomes(path, ledger, january[0])
+        after = ledger.dump()
+    assert after == before
+    text = str(caught.value)
+    assert "unit U-NOPE is in no batch of the ledger" in text
+    assert "unknown applicant A-NOPE" in text
+    assert "unknown decision 'accepted maybe'" in text
+    assert "an attribution needs the applicant" in text
+    assert f"applicant {applicant} is attributed two units" in text
+    assert f"unit {other_unit} is attributed twice in the file" in text
+    assert f"applicant {elsewhere} is not on this unit's shortlist" in text
+    rows = {p.row for p in caught.value.errors}
+    assert rows == {2, 3, 4, 5, 6, 7}
+
+
+def test_missing_and_unknown_columns_are_reported(run: Path) -> None:
+    path = run / "bad.csv"
+    pd.DataFrame({"unit": ["x"], "outcome": ["refused"]}).to_csv(path, index=False)
+    with Ledger(run / "fluxopt.db") as ledger, pytest.raises(InvalidInputError) as caught:
+        import_outcomes(path, ledger)
+    columns = {p.column for p in caught.value.errors}
+    assert columns == {"unit_id", "decision", "unit", "outcome"}
+
+
+def test_a_good_file_is_recorded_once_even_if_imported_twice(
+    january: tuple[Path, Path, BatchResult], run: Path
+) -> None:
+    (unit, applicant), (other_unit, refuser) = first_ranked(run)[:2]
+    path = write_outcomes(
+        run / "good.csv",
+        [
+            {
+                "unit_id": unit,
+                "decision": "Attributed",
+                "applicant_id": applicant,
+                "decided_on": "2026-01-29",
+            },
+            {"unit_id": other_unit, "decision": "refused", "applicant_id": refuser},
+            {"unit_id": other_unit, "decision": "no attribution", "applicant_id": ""},
+        ],
+    )
+    with Ledger(run / "fluxopt.db") as ledger:
+        first = import_outcomes(path, ledger, january[0])
+        second = import_outcomes(path, ledger, january[0])
+        outcomes = ledger.frame(OutcomeRow)
+        units = ledger.frame(OrientationRow).set_index("unit_id")
+        imports = ledger.dump()["outcome_imports"]
+    assert first.decisions == {"attributed": 1, "refused": 1, "no_attribution": 1}
+    assert (first.units_attributed, first.units_returned) == (1, 1)
+    assert second.rows == 3
+    assert len(outcomes) == 3
+    assert len(imports) == 1
+    won = outcomes[outcomes["decision"] == "attributed"].iloc[0]
+    assert won["rank"] == 1
+    assert won["decided_on"] == "2026-01-29"
+    assert won["holder_id"] == units.loc[unit, "holder_id"]
+    assert won["epci"] == units.loc[unit, "epci"]
+
+
+def test_a_holders_own_candidate_takes_its_flags_from_the_instance(
+    january: tuple[Path, Path, BatchResult], run: Path
+) -> None:
+    instance = load_instance(january[0])
+    on_lists = set(listed(run)["applicant_id"])
+    people = instance.applicants
+    own = people[~people["applicant_id"].isin(on_lists)].iloc[0]
+    with Ledger(run / "fluxopt.db") as ledger:
+        unit = ledger.frame(OrientationRow).iloc[0]
+        path = write_outcomes(
+            run / "own.csv",
+            [
+                {
+                    "unit_id": unit["unit_id"],
+                    "decision": "holder_candidate",
+                    "applicant_id": own["applicant_id"],
+                }
+            ],
+        )
+        import_outcomes(path, ledger)
+        recorded = ledger.frame(OutcomeRow).iloc[0]
+        ytd = ledger.year_to_date(2026, "2026-02")
+    threshold = instance.thresholds.set_index("epci").loc[unit["epci"], "q1_threshold"]
+    assert recorded["q1"] == bool(own["income_per_uc"] <= threshold)
+    for flag in ("priority", "dalo", "is_transfer", "employer_action_logement", "state_agent"):
+        assert recorded[flag] == bool(own[flag]), flag
+    assert list(ytd.attributions["applicant_id"]) == [own["applicant_id"]]
+
+
+def test_holder_candidates_need_a_known_applicant_and_the_instance(
+    january: tuple[Path, Path, BatchResult], run: Path, tmp_path: Path
+) -> None:
+    unit = first_ranked(run)[0][0]
+    unknown = write_outcomes(
+        run / "unknown.csv",
+        [{"unit_id": unit, "decision": "holder_candidate", "applicant_id": "A-NOPE"}],
+    )
+    with Ledger(run / "fluxopt.db") as ledger:
+        with pytest.raises(InvalidInputError, match="unknown applicant A-NOPE"):
+            import_outcomes(unknown, ledger, january[0])
+        with pytest.raises(InvalidInputError, match="pass --instance"):
+            import_outcomes(unknown, ledger, tmp_path / "gone")
+
+
+def test_an_applicant_housed_earlier_cannot_be_attributed_again(
+    january: tuple[Path, Path, BatchResult], run: Path
+) -> None:
+    (unit, applicant), (other_unit, _) = first_ranked(run)[:2]
+    with Ledger(run / "fluxopt.db") as ledger:
+        import_outcomes(
+            write_outcomes(
+                run / "one.csv",
+                [{"unit_id": unit, "decision": "attributed", "applicant_id": applicant}],
+            ),
+            ledger,
+        )
+        again = write_outcomes(
+            run / "two.csv",
+            [{"unit_id": other_unit, "decision": "holder_candidate", "applicant_id": applicant}],
+        )
+        with pytest.raises(InvalidInputError, match="already attributed a unit"):
+            import_outcomes(again, ledger, january[0])
+
+
+def test_xlsx_outcome_files_are_read(run: Path) -> None:
+    unit, applicant = first_ranked(run)[0]
+    path = run / "outcomes.xlsx"
+    pd.DataFrame(
+        {"unit_id": [unit], "decision": ["attributed"], "applicant_id": [applicant]}
+    ).to_excel(path, index=False)
+    with Ledger(run / "fluxopt.db") as ledger:
+        result = import_outcomes(path, ledger)
+    assert result.units_attributed == 1
+
+
+def test_cli_lists_the_problems_and_writes_nothing(run: Path) -> None:
+    path = write_outcomes(
+        run / "bad.csv", [{"unit_id": "U-NOPE", "decision": "refused", "applicant_id": ""}]
+    )
+    result = CliRunner().invoke(
+        cli, ["outcomes", "import", str(path), "--ledger", str(run / "fluxopt.db")]
+    )
+    assert result.exit_code == 2
+    assert "U-NOPE" in result.output
+    with Ledger(run / "fluxopt.db") as ledger:
+        assert ledger.dump()["outcomes"] == []
+    missing = CliRunner().invoke(
+        cli, ["outcomes", "import", str(path), "--ledger", str(run / "none.db")]
+    )
+    assert missing.exit_code == 1
+    assert "no ledger at" in missing.output
