@@ -27,7 +27,8 @@ from fluxopt.model.build import build_model
 from fluxopt.model.variables import Variables
 from fluxopt.problem import AllocationProblem, build_problem
 from fluxopt.schema.problems import FluxoptError
-from fluxopt.solvers.base import SolveOptions, SolveResult, Status, get_solver
+from fluxopt.solvers.base import SolveOptions, SolveResult, Status
+from fluxopt.strategy import solve_batch
 from fluxopt.ytd import YearToDate
 
 Progress = Callable[[str], None]
@@ -122,7 +123,7 @@ def allocate(
     timings["build"] = time.perf_counter() - started
     say("solve")
     started = time.perf_counter()
-    result = get_solver(settings.solver).solve(model, settings.options())
+    result = solve_batch(problem, model, variables, settings.options(), settings.solver)
     timings["solve"] = time.perf_counter() - started
     if not result.status.has_solution or result.x is None:
         from fluxopt.diagnose import explain_failure

@@ -443,10 +443,11 @@ def class_needs(
 ) -> list[PairClass]:
     """The classes of candidates the rules may need, with how many to keep per unit.
 
-    A quota's class (and its complement) may be needed by as many units as its group holds
-    (an EPCI's units in scope, a residence's); a holder's channel public and its per-holder
-    quota by as many units as the holder may receive in the batch (need + tolerance, plus the
-    units fixed to it). 'auto' keeps that many per unit, bounded by ``max_per_class``.
+    An "at least" quota's class may be needed by ``ceil(rho · n) + 1`` units of its group of
+    ``n`` units (an EPCI's units in scope, a residence's, the units a holder may receive); an
+    "at most" quota's complement by ``ceil((1 - rho) · n) + 1``; a holder's channel public
+    by as many units as the holder may receive in the batch (need + tolerance, plus the units
+    fixed to it). 'auto' keeps that many per unit, bounded by ``max_per_class``.
     """
     pruning = rules.pruning
     n = len(units)
@@ -471,15 +472,21 @@ def class_needs(
 
     classes: list[PairClass] = []
     for quota in rules.active_quotas:
+        at_least = quota.sense == "at_least"
+        ratio = quota.level if at_least else 1.0 - quota.level
         if quota.per == "holder":
-            ratio = quota.level if quota.sense == "at_least" else 1.0 - quota.level
-            needed = per_unit_max(np.ceil(ratio * volumes + 1.0))
+            needed = per_unit_max(np.ceil(ratio * volumes) + 1.0)
             needed = np.where(evaluate_filter(units, quota.scope, "units"), needed, 0.0)
         else:
-            needed = _quota_need(units, quota)
+            needed = np.ceil(ratio * _quota_need(units, quota)) + 1.0
+            needed = np.where(_quota_need(units, quota) > 0, needed, 0.0)
         share = applicant_class(applicants, quota.share, keep_for(needed), quota.name)
-        classes.append(share)
-        classes.append(PairClass(f"not {quota.name}", ~share.if_q1, ~share.if_not_q1, share.keep))
+        if at_least:
+            classes.append(share)
+        else:
+            classes.append(
+                PairClass(f"not {quota.name}", ~share.if_q1, ~share.if_not_q1, share.keep)
+            )
     for h, pair_class in admits.items():
         if pair_class.name == "direct-holder":
             continue

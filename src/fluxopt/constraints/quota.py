@@ -32,7 +32,7 @@ import pandas as pd
 from fluxopt.constraints.ruleset import QuotaRule
 from fluxopt.model.blocks import ColumnBlock, ModelBuilder
 from fluxopt.model.variables import Variables, slack_block
-from fluxopt.problem import AllocationProblem, evaluate_filter
+from fluxopt.problem import AllocationProblem, applicant_class, evaluate_filter
 
 
 def group_keys(problem: AllocationProblem, rule: QuotaRule) -> npt.NDArray[np.object_]:
@@ -206,7 +206,48 @@ def _numerator_columns(
         np.concatenate([np.ones(n), -np.ones(int(members.sum()))]),
         upper=0.0,
     )
+    # The unit's single first-ranked applicant serves one holder: a holder whose channel
+    # admits only the numerator's public (the State for priority households) uses it up.
+    cov = problem.coverage
+    in_units = np.zeros(problem.num_units, dtype=np.int64) - 1
+    in_units[units] = np.arange(len(units))
+    cov_local = in_units[cov["unit"].to_numpy(dtype=np.int64)]
+    holder_of = cov["holder"].to_numpy(dtype=np.int64)
+    direct = problem.holders["mode"].to_numpy() == "direct"
+    inside = np.array(
+        [
+            _admits_only(problem, h, rule) and h not in set(cov_holder_of(problem, rows))
+            for h in range(len(problem.holders))
+        ]
+    )
+    extra = np.flatnonzero((cov_local >= 0) & (direct[holder_of] | inside[holder_of]))
+    outside = ~members
+    builder.add_rows(
+        f"quota:{rule.name}:link-unit",
+        "quota",
+        pd.DataFrame({"unit_id": problem.units["unit_id"].to_numpy()[units]}),
+        np.concatenate([unit_local, cov_local[extra], owner[outside]]),
+        np.concatenate([r.positions, var.orient.index(extra), var.first.index(pairs[outside])]),
+        np.ones(n + len(extra) + int(outside.sum())),
+        upper=1.0,
+    )
     return r
+
+
+def cov_holder_of(problem: AllocationProblem, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Holder positions of coverage rows."""
+    return problem.coverage["holder"].to_numpy(dtype=np.int64)[rows]
+
+
+def _admits_only(problem: AllocationProblem, holder: int, rule: QuotaRule) -> bool:
+    """Whether the holder's channel admits only applicants of the rule's numerator."""
+    admitted = problem.admits.get(holder)
+    if admitted is None or admitted.name == "direct-holder":
+        return False
+    share = applicant_class(problem.applicants, rule.share, np.zeros(0, dtype=np.int64))
+    return not bool(
+        (admitted.if_q1 & ~share.if_q1).any() or (admitted.if_not_q1 & ~share.if_not_q1).any()
+    )
 
 
 def _excess_columns(

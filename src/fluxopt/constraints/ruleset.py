@@ -120,13 +120,13 @@ class EligibilityRule(Strict):
 class PruningRule(Strict):
     """How the candidate graph is thinned before the model (see ``candidates``)."""
 
-    keep_best: int = Field(default=30, ge=1, description="Best-valued candidates kept per unit.")
+    keep_best: int = Field(default=25, ge=1, description="Best-valued candidates kept per unit.")
     keep_per_class: int | Literal["auto"] = Field(
         default="auto",
         description="Candidates kept per unit for each quota and channel class; 'auto' keeps "
         "as many as the class can be needed in the unit's quota group.",
     )
-    max_per_class: int = Field(default=60, ge=1, description="Upper bound of 'auto'.")
+    max_per_class: int = Field(default=15, ge=1, description="Upper bound of 'auto'.")
 
 
 class ChannelRule(Strict):
