@@ -25,6 +25,7 @@ from fluxopt.model.build import build_model
 from fluxopt.model.variables import Variables
 from fluxopt.problem import AllocationProblem
 from fluxopt.solvers.base import SolveOptions, SolveResult, Status, get_solver
+from fluxopt.solvers.highs import HighsSolver
 
 
 def solve_batch(
@@ -35,12 +36,12 @@ def solve_batch(
     solver: str,
 ) -> SolveResult:
     """Solve one batch's model with the steps of the module docstring."""
-    backend = get_solver(solver)
     if solver != "highs" or not model.integer.any():
-        return backend.solve(model, options)
+        return get_solver(solver).solve(model, options)
+    backend = HighsSolver()
     started = time.perf_counter()
     phases: dict[str, float] = {}
-    lp = backend.run(model.relaxed(), dataclasses.replace(options, lp_first=False))  # type: ignore[attr-defined]
+    lp = backend.run(model.relaxed(), options)
     phases["lp"] = lp.runtime
     if not lp.status.has_solution or lp.objective is None:
         return backend.solve(model, options)
@@ -56,15 +57,16 @@ def solve_batch(
         model, dataclasses.replace(options, time_limit=max(remaining, 1.0), warm_start=warm)
     )
     phases["milp"] = final.runtime
-    best = final
-    if incumbent is not None and (
-        final.objective is None or incumbent.objective < final.objective  # type: ignore[operator]
-    ):
+    if final.objective is None:
+        if incumbent is None:
+            return final
+        return _result(incumbent, Status.FEASIBLE, bound, phases, started)
+    best: SolveResult | _Incumbent = final
+    if incumbent is not None and incumbent.objective < final.objective:
         best = incumbent
-    if best.objective is None:
-        return final
     proven = max(bound, final.bound if final.bound is not None else bound)
-    status = Status.OPTIMAL if _gap(best.objective, proven) <= options.mip_gap else Status.FEASIBLE
+    objective = float(best.objective)  # type: ignore[arg-type]
+    status = Status.OPTIMAL if _gap(objective, proven) <= options.mip_gap else Status.FEASIBLE
     return _result(best, status, proven, phases, started)
 
 
@@ -84,7 +86,7 @@ def _first_solution(
     phases: dict[str, float],
 ) -> _Incumbent | None:
     holder_rules = [q for q in problem.rules.active_quotas if q.per == "holder"]
-    backend = get_solver("highs")
+    backend = HighsSolver()
     budget = max(options.time_limit * 0.5, 1.0)
     step_options = dataclasses.replace(options, time_limit=budget / 3)
     if not holder_rules:
