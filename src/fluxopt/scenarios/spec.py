@@ -16,6 +16,7 @@ scenario starts from the file's ``defaults``. Example::
     scenarios:
       - {name: as-is}
     product:
+      name: "q1={quotas.lec-q1-outside-qpv} {method}"
       axes:
         quotas.lec-q1-outside-qpv: [0.15, 0.25, 0.35]
         method: [stock_share, negotiated]
@@ -172,7 +173,11 @@ class Product(Strict):
     axes: dict[str, tuple[Any, ...]] = Field(
         min_length=1, description="Dotted path into a scenario → the values it takes."
     )
-    prefix: str = Field(default="", description="Prefix of the generated scenario names.")
+    name: str = Field(
+        default="",
+        description="Template of the generated names: each '{<axis path>}' is replaced by "
+        "the axis's value (default: 'last=value' for every axis, comma-separated).",
+    )
 
     @field_validator("axes")
     @classmethod
@@ -227,7 +232,7 @@ def parse_sweep(raw: Any, where: str = "sweep") -> tuple[SweepFile, tuple[Scenar
         problems.append(
             Problem(where, "declares no scenario", "list scenarios or give a product of axes")
         )
-    names = [s.name for s in scenarios]
+    names = [str(e.get("name")) for _, e in entries_of(sweep) if e.get("name") is not None]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(
             Problem(where, f"scenario name {name!r} is used twice", "give each a unique name")
@@ -239,26 +244,51 @@ def parse_sweep(raw: Any, where: str = "sweep") -> tuple[SweepFile, tuple[Scenar
 
 def expand(sweep: SweepFile, where: str = "sweep") -> tuple[list[Scenario], list[Problem]]:
     """The scenarios a sweep declares: listed ones, then one per combination of the axes."""
-    entries: list[tuple[str, dict[str, Any]]] = [
-        (f"scenarios[{i}]", merge(sweep.defaults, entry)) for i, entry in enumerate(sweep.scenarios)
-    ]
-    if sweep.product is not None:
-        paths = list(sweep.product.axes)
-        for values in itertools.product(*sweep.product.axes.values()):
-            entry = copy.deepcopy(sweep.defaults)
-            for dotted, value in zip(paths, values, strict=True):
-                set_path(entry, dotted, value)
-            label = ",".join(f"{p.split('.')[-1]}={v}" for p, v in zip(paths, values, strict=True))
-            entry["name"] = f"{sweep.product.prefix}{label}"
-            entries.append((f"product[{label}]", entry))
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
-    for location, entry in entries:
+    for location, entry in entries_of(sweep):
         try:
             scenarios.append(Scenario.model_validate(entry))
         except ValidationError as exc:
             problems.extend(_problems(where, exc, prefix=location))
     return scenarios, problems
+
+
+def entries_of(sweep: SweepFile) -> list[tuple[str, dict[str, Any]]]:
+    """Each scenario of a sweep as (location, raw mapping), the defaults laid under it."""
+    defaults = normalised(sweep.defaults)
+    entries = [
+        (f"scenarios[{i}]", merge(defaults, normalised(entry)))
+        for i, entry in enumerate(sweep.scenarios)
+    ]
+    if sweep.product is None:
+        return entries
+    paths = list(sweep.product.axes)
+    for values in itertools.product(*sweep.product.axes.values()):
+        entry = copy.deepcopy(defaults)
+        for dotted, value in zip(paths, values, strict=True):
+            set_path(entry, dotted, value)
+        label = ",".join(f"{p.split('.')[-1]}={v}" for p, v in zip(paths, values, strict=True))
+        name = sweep.product.name
+        for dotted, value in zip(paths, values, strict=True):
+            name = name.replace(f"{{{dotted}}}", str(value))
+        entry["name"] = name or label
+        entries.append((f"product[{label}]", normalised(entry)))
+    return entries
+
+
+def normalised(entry: dict[str, Any]) -> dict[str, Any]:
+    """A raw scenario with each quota given as a bare number turned into ``{level: n}``."""
+    quotas = entry.get("quotas")
+    if not isinstance(quotas, dict):
+        return entry
+    return {
+        **entry,
+        "quotas": {
+            name: {"level": item} if isinstance(item, int | float) else item
+            for name, item in quotas.items()
+        },
+    }
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +312,10 @@ def set_path(entry: dict[str, Any], dotted: str, value: Any) -> None:
             child = {} if child is None else {"level": child}
             node[part] = child
         node = child
-    node[last] = value
+    if parents == ["quotas"] and isinstance(node.get(last), dict):
+        node[last] = {**node[last], "level": value}
+    else:
+        node[last] = value
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

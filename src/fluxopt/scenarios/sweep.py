@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -179,6 +180,7 @@ def dask_client(scheduler: str | None, workers: int | None = None) -> Iterator[A
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    silence_logs=logging.ERROR,
                 )
             )
             client = stack.enter_context(Client(cluster))

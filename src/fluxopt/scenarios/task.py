@@ -16,8 +16,9 @@ Row columns (one row per scenario):
   a simulation: units let), ``priority_housed`` (first-ranked or housed applicants that are
   priority or DALO households), ``mean_wait_housed`` (their mean wait in months),
   ``violations`` (hard rules broken), ``quota_groups_unmet``;
-- ``flux_gap:<holder>`` (units oriented minus cumulative target, summed over the holder's
-  conventions) and ``flux_attainment:<holder>`` (oriented / target);
+- ``flux_target:<holder>`` (cumulative target, summed over the holder's conventions),
+  ``flux_oriented:<holder>`` (units oriented), ``flux_gap:<holder>`` (oriented minus target)
+  and ``flux_attainment:<holder>`` (oriented / target);
 - ``quota:<rule>:<group>``: the attainment ratio of each quota rule counted per EPCI or per
   holder, in each group; rules counted per residence or overall give
   ``quota:<rule>:met``, the share of their groups that meet the level.
@@ -197,6 +198,8 @@ def report_columns(report: VerificationReport, rules: ConstraintSet) -> dict[str
         per_holder = flux.groupby("holder_id", sort=False)[["target_cumulative", "oriented"]].sum()
         for holder, values in per_holder.iterrows():
             target, oriented = float(values["target_cumulative"]), float(values["oriented"])
+            out[f"flux_target:{holder}"] = target
+            out[f"flux_oriented:{holder}"] = oriented
             out[f"flux_gap:{holder}"] = oriented - target
             out[f"flux_attainment:{holder}"] = oriented / target if target > 0 else None
     return out
