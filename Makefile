@@ -14,9 +14,22 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP) ## create .venv and install fluxopt with its development tools
 
-demo: $(STAMP) ## validate and summarise the bundled demo instance
-	$(FLUXOPT) validate instances/demo
-	$(FLUXOPT) summary instances/demo
+DEMO     ?= instances/demo
+DEMO_OUT ?= out/demo
+DEMO_DB  := $(DEMO_OUT)/fluxopt.db
+
+demo: $(STAMP) ## three monthly batches on the demo instance, simulated committee outcomes between them, then the annual bilan
+	$(FLUXOPT) validate $(DEMO)
+	rm -rf $(DEMO_OUT)
+	@set -e; for month in 2026-01 2026-02 2026-03; do \
+	  echo "== batch $$month"; \
+	  $(FLUXOPT) batch $(DEMO) --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month --time-limit 30; \
+	  $(FLUXOPT) outcomes simulate --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month/outcomes-simulated.csv --seed 1; \
+	  $(FLUXOPT) outcomes import $(DEMO_OUT)/$$month/outcomes-simulated.csv --ledger $(DEMO_DB); \
+	done
+	$(FLUXOPT) bilan --year 2026 --ledger $(DEMO_DB) --out $(DEMO_OUT)/bilan
+	$(FLUXOPT) ledger info --ledger $(DEMO_DB)
+	@echo "report of the last batch: $(DEMO_OUT)/2026-03/report.html (committee papers and notices beside it)"
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check src tests benchmarks

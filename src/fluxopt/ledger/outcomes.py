@@ -109,10 +109,12 @@ def read_outcomes(path: Path) -> pd.DataFrame:
     return frame.apply(lambda column: column.astype(str).str.strip())
 
 
-def import_outcomes(path: Path, ledger: Ledger, instance_path: Path | None = None) -> ImportResult:
+def import_outcomes(
+    path: Path, ledger: Ledger, instance: Instance | Path | None = None
+) -> ImportResult:
     """Check an outcomes file against the ledger and record it in one transaction."""
     frame = read_outcomes(path)
-    rows = check_outcomes(frame, ledger, instance_path, path.name)
+    rows = check_outcomes(frame, ledger, instance, path.name)
     import_row = {
         "file_name": path.name,
         "file_hash": hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -133,7 +135,7 @@ def import_outcomes(path: Path, ledger: Ledger, instance_path: Path | None = Non
 
 
 def check_outcomes(
-    frame: pd.DataFrame, ledger: Ledger, instance_path: Path | None, file_name: str = TABLE
+    frame: pd.DataFrame, ledger: Ledger, instance: Instance | Path | None, file_name: str = TABLE
 ) -> pd.DataFrame:
     """The rows to record for an outcomes file; raise once with every problem found."""
     log = ProblemLog()
@@ -157,7 +159,7 @@ def check_outcomes(
     _cell_checks(data, log)
     placed = _place_units(data, ledger, log)
     _applicant_checks(placed, ledger, log)
-    people = _instance_applicants(placed, ledger, instance_path, log)
+    people = _instance_applicants(placed, ledger, instance, log)
     log.raise_if_errors(f"outcomes file {file_name}")
     return _rows(placed, ledger, people)
 
@@ -303,16 +305,16 @@ def _applicant_checks(data: pd.DataFrame, ledger: Ledger, log: ProblemLog) -> No
 
 
 def _instance_applicants(
-    data: pd.DataFrame, ledger: Ledger, instance_path: Path | None, log: ProblemLog
+    data: pd.DataFrame, ledger: Ledger, instance: Instance | Path | None, log: ProblemLog
 ) -> pd.DataFrame | None:
     """Flags of holder candidates from the instance (``None`` when there are none)."""
     own = data[(data["decision"] == "holder_candidate") & data["holder_id"].notna()]
     if own.empty:
         return None
-    instance = _load(own, ledger, instance_path, log)
-    if instance is None:
+    loaded = _load(own, ledger, instance, log)
+    if loaded is None:
         return None
-    people = instance.applicants.set_index("applicant_id")
+    people = loaded.applicants.set_index("applicant_id")
     unknown = own[~own["applicant_id"].isin(people.index)]
     _error(
         log,
@@ -321,7 +323,7 @@ def _instance_applicants(
         "unknown applicant {}",
         "a holder's candidate must be a registered applicant of the instance",
     )
-    thresholds = instance.thresholds.set_index("epci")["q1_threshold"]
+    thresholds = loaded.thresholds.set_index("epci")["q1_threshold"]
     found = own[own["applicant_id"].isin(people.index)]
     flags = people.loc[found["applicant_id"], list(FLAG_COLUMNS[1:])].reset_index()
     income = people.loc[found["applicant_id"], "income_per_uc"].to_numpy()
@@ -331,23 +333,25 @@ def _instance_applicants(
 
 
 def _load(
-    own: pd.DataFrame, ledger: Ledger, instance_path: Path | None, log: ProblemLog
+    own: pd.DataFrame, ledger: Ledger, instance: Instance | Path | None, log: ProblemLog
 ) -> Instance | None:
-    if instance_path is None:
-        batches = ledger.frame(BatchRow)
-        folders = batches.set_index("batch_id")["instance_folder"]
+    """The instance given, or the one the batch was solved on (``None`` when unavailable)."""
+    if isinstance(instance, Instance):
+        return instance
+    if instance is None:
+        folders = ledger.frame(BatchRow).set_index("batch_id")["instance_folder"]
         folder = str(folders.get(own["batch_id"].iloc[0], ""))
-        instance_path = Path(folder) if folder else None
-    if instance_path is None or not instance_path.exists():
+        instance = Path(folder) if folder else None
+    if instance is None or not instance.exists():
         log.error(
             TABLE,
-            "holder candidates are checked against the instance's applicants, "
-            "and the instance folder is not available",
+            "holder candidates are checked against the instance's applicants, and the "
+            "instance folder is not available",
             "pass --instance",
             column="applicant_id",
         )
         return None
-    return load_instance(instance_path)
+    return load_instance(instance)
 
 
 def _rows(data: pd.DataFrame, ledger: Ledger, people: pd.DataFrame | None) -> pd.DataFrame:

@@ -18,6 +18,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
+HEADER_FONT = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
 MIN_WIDTH, MAX_WIDTH = 8, 60
 FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
@@ -45,24 +47,28 @@ def sheet_title(text: str, taken: Iterable[str] = ()) -> str:
 def add_table_sheet(book: Workbook, title: str, frame: pd.DataFrame) -> Worksheet:
     """Add a sheet holding ``frame`` with a frozen bold header, filters and set widths."""
     sheet = book.create_sheet(sheet_title(title, book.sheetnames))
-    sheet.append([str(c) for c in frame.columns])
+    header = [str(c) for c in frame.columns]
+    sheet.append(header)
+    longest = [len(name) for name in header]
     for row in frame.itertuples(index=False, name=None):
-        sheet.append([_cell(v) for v in row])
+        values = [_cell(v) for v in row]
+        sheet.append(values)
+        for position, value in enumerate(values):
+            if value is not None:
+                longest[position] = max(longest[position], len(str(value)))
     for cell in sheet[1]:
-        cell.font = Font(bold=True)
+        cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
-        cell.alignment = Alignment(vertical="top", wrap_text=True)
+        cell.alignment = WRAP
     sheet.freeze_panes = "A2"
-    if len(frame.columns):
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
-    for position, column in enumerate(frame.columns, start=1):
-        values = frame[column].astype(str) if len(frame) else pd.Series([], dtype=str)
-        longest = max([len(str(column)), *values.str.len().tolist()[:2000]], default=8)
-        width = min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
-        sheet.column_dimensions[get_column_letter(position)].width = width
-        if longest > MAX_WIDTH:
-            for cell in sheet[get_column_letter(position)][1:]:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if header:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(frame) + 1}"
+    for position, length in enumerate(longest, start=1):
+        letter = get_column_letter(position)
+        sheet.column_dimensions[letter].width = min(max(length + 2, MIN_WIDTH), MAX_WIDTH)
+        if length > MAX_WIDTH:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=position, max_col=position):
+                cell.alignment = WRAP
     return sheet
 
 
