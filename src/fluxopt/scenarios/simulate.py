@@ -40,8 +40,10 @@ Annual figures
     attainment over the year's attributions come from :func:`~fluxopt.verify.verify` run on
     the year to date alone.
 
-The monthly batch with a persistent ledger (``fluxopt.batch``) is not used yet: the ledger
-lives in memory for the length of the simulation.
+The monthly batch with its persistent ledger (:func:`fluxopt.batch.run_batch`) is not used:
+it writes the committee's papers of every month and reads its instance from a folder; the
+simulation calls :func:`~fluxopt.allocate.allocate` directly and keeps its year to date in
+memory (:class:`~fluxopt.ytd.YearToDate`), which is what the batch reads from its ledger.
 """
 
 from __future__ import annotations
