@@ -96,6 +96,7 @@ def test_every_problem_of_a_sweep_file_is_reported_at_once() -> None:
         ({"product": {"axes": {"colour": [1, 2]}}}, "not a scenario field"),
         ({"product": {"axes": {"method": []}}}, "has no values"),
         ({"scenarios": [{"name": "x"}], "sceanrios": []}, "Extra inputs are not permitted"),
+        ({"scenarios": [{"name": "x", "month": "2026-02", "simulate": {}}]}, "from January"),
     ],
 )
 def test_malformed_sweeps_are_refused(raw: dict[str, object], message: str) -> None:

@@ -6,7 +6,8 @@
 - :mod:`~fluxopt.scenarios.sweep`: many scenarios on ``dask.distributed``, cached by hash;
 - :mod:`~fluxopt.scenarios.simulate`: twelve monthly batches with simulated outcomes;
 - :mod:`~fluxopt.scenarios.price`: each rule family switched off in turn, trade-off curves;
-- :mod:`~fluxopt.scenarios.compare`: the comparison table as CSV and HTML with plots.
+- :mod:`~fluxopt.scenarios.compare`: the comparison table as CSV and HTML, with the charts
+  of :mod:`~fluxopt.scenarios.plots`.
 """
 
 from fluxopt.scenarios.spec import Scenario, SimulationSpec, SweepFile, load_sweep, parse_sweep

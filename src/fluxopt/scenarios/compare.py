@@ -127,6 +127,7 @@ def render_html(
             )
         )
     headline = table[[c for c in (*HEADLINE, "changes", "error") if c in table]]
+    headline = headline.loc[:, [not _empty(headline[c]) for c in headline.columns]]
     quotas = pivot(done, "quota:")
     return environment.get_template(TEMPLATE).render(
         title=title,
@@ -211,6 +212,11 @@ def format_cell(value: Any) -> str:
             return ""
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
     return str(value)
+
+
+def _empty(column: pd.Series) -> bool:
+    """Whether a column holds nothing but missing values and empty text."""
+    return bool((column.isna() | (column.astype(str).str.strip() == "")).all())
 
 
 def _numbers(table: pd.DataFrame, column: str) -> list[float | None]:

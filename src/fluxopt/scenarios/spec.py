@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fluxopt.constraints.ruleset import Level
 from fluxopt.schema.problems import InvalidInputError, Problem
@@ -147,6 +154,12 @@ class Scenario(Strict):
         if negative:
             raise ValueError(f"weights must be non-negative: {negative}")
         return value
+
+    @model_validator(mode="after")
+    def _month_of_a_batch(self) -> Scenario:
+        if self.simulate is not None and self.month is not None:
+            raise ValueError("month is for one batch; a simulation runs from January")
+        return self
 
     @property
     def kind(self) -> Literal["batch", "simulation"]:
