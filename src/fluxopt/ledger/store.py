@@ -178,6 +178,9 @@ class Ledger:
     ) -> pd.DataFrame:
         """Rows of a table as a DataFrame, with the batch ``month`` for batch tables."""
         table = _table(model)
+        filtered = year is not None or before_month is not None or months is not None
+        if filtered and model is not BatchRow and "batch_id" not in table.columns:
+            raise ValueError(f"{table.name} rows belong to no batch; read them unfiltered")
         columns = list(table.columns)
         statement = select(*columns)
         if model is not BatchRow and "batch_id" in table.columns:
