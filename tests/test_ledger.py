@@ -88,6 +88,11 @@ def test_urls_and_missing_ledgers(tmp_path: Path) -> None:
     with pytest.raises(FluxoptError, match="no ledger at"):
         Ledger(tmp_path / "missing.db", create=False)
     assert not (tmp_path / "missing.db").exists()
+    with Ledger(f"sqlite:///{tmp_path / 'by-url.db'}") as ledger:
+        assert ledger.years() == []
+    assert (tmp_path / "by-url.db").exists()
+    with pytest.raises(FluxoptError, match="cannot open the ledger"):
+        Ledger("nosuchdialect://host/db")
 
 
 def test_orientations_to_date_equal_a_direct_recount(year: Path) -> None:
