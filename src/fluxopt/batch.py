@@ -14,7 +14,8 @@
 4. writes every output (committee workbook, notices, summary, report) into a staging
    folder, then records the batch in **one transaction**, and only after the commit moves
    the outputs into place. A failure anywhere leaves the ledger and the output folder as
-   they were.
+   they were; should the process stop between the commit and the move, running the same
+   batch again rewrites the same rows and the outputs.
 """
 
 from __future__ import annotations
