@@ -1,0 +1,1 @@
+"""fluxopt benchmarks: the registry, drivers and the ``make bench`` runner."""
