@@ -12,15 +12,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from fluxopt.alternates import choose_alternates
+from fluxopt.bound import BackgroundBound
 from fluxopt.constraints.ruleset import ConstraintSet
 from fluxopt.decisions import Decisions, make_decisions
+from fluxopt.decompose import solve_by_epci
+from fluxopt.evaluate import complete
 from fluxopt.instance import Instance
 from fluxopt.model.blocks import LinearModel
 from fluxopt.model.build import build_model
@@ -32,6 +35,8 @@ from fluxopt.strategy import solve_batch
 from fluxopt.ytd import YearToDate
 
 Progress = Callable[[str], None]
+DECOMPOSE_ABOVE_UNITS = 600
+"""Above this many units (over several EPCIs), ``auto`` solves the batch EPCI by EPCI."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class SolveSettings:
     threads: int = 1
     seed: int = 0
     verbose: bool = False
+    strategy: Literal["auto", "joint", "by-epci"] = "auto"
+    """``joint``: one model for the batch; ``by-epci``: EPCI by EPCI (large batches);
+    ``auto``: by EPCI above ``DECOMPOSE_ABOVE_UNITS`` units spread over several EPCIs."""
 
     def options(self) -> SolveOptions:
         """The backend-neutral options."""
@@ -123,7 +131,13 @@ def allocate(
     timings["build"] = time.perf_counter() - started
     say("solve")
     started = time.perf_counter()
-    result = solve_batch(problem, model, variables, settings.options(), settings.solver)
+    unit_holder: npt.NDArray[np.int64] | None
+    first_pairs: npt.NDArray[np.int64] | None
+    if use_decomposition(problem, settings):
+        result, unit_holder, first_pairs = _solve_decomposed(problem, model, variables, settings)
+    else:
+        result = solve_batch(problem, model, variables, settings.options(), settings.solver)
+        unit_holder = first_pairs = None
     timings["solve"] = time.perf_counter() - started
     if not result.status.has_solution or result.x is None:
         from fluxopt.diagnose import explain_failure
@@ -131,7 +145,8 @@ def allocate(
         raise explain_failure(problem, model, result, settings)
     say("extract")
     started = time.perf_counter()
-    unit_holder, first_pairs = read_first_stage(problem, model, variables, result.x)
+    if unit_holder is None or first_pairs is None:
+        unit_holder, first_pairs = read_first_stage(problem, model, variables, result.x)
     alt_pairs, alt_ranks = choose_alternates(problem, first_pairs, unit_holder)
     pairs = np.concatenate([first_pairs, alt_pairs])
     ranks = np.concatenate([np.ones(len(first_pairs), dtype=np.int64), alt_ranks])
@@ -150,6 +165,56 @@ def allocate(
         timings=timings,
         settings=settings,
     )
+
+
+def use_decomposition(problem: AllocationProblem, settings: SolveSettings) -> bool:
+    """Whether the batch is solved EPCI by EPCI."""
+    if settings.strategy != "auto":
+        return settings.strategy == "by-epci"
+    return problem.num_units > DECOMPOSE_ABOVE_UNITS and problem.units["epci"].nunique() > 1
+
+
+def _solve_decomposed(
+    problem: AllocationProblem,
+    model: LinearModel,
+    variables: Variables,
+    settings: SolveSettings,
+) -> tuple[SolveResult, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Solve EPCI by EPCI while the whole LP bound is computed on the other core."""
+    started = time.perf_counter()
+    background = BackgroundBound(model, settings.time_limit)
+    part = solve_by_epci(problem, settings.options(), settings.solver)
+    first = np.zeros(variables.first.size)
+    first[part.first_pairs] = 1.0
+    orient = np.zeros(variables.orient.size)
+    cov_unit = problem.coverage["unit"].to_numpy(dtype=np.int64)
+    cov_holder = problem.coverage["holder"].to_numpy(dtype=np.int64)
+    orient[part.unit_holder[cov_unit] == cov_holder] = 1.0
+    full = complete(model, variables, first, orient)
+    remaining = settings.time_limit - (time.perf_counter() - started)
+    bound = background.result(wait=max(remaining, 0.0))
+    status = part.status
+    gap_ok = (
+        bound is not None
+        and full.objective is not None
+        and abs(full.objective - bound) / max(abs(full.objective), 1.0) <= settings.mip_gap
+    )
+    if status is Status.OPTIMAL and not gap_ok:
+        status = Status.FEASIBLE
+    if full.objective is None:
+        status = Status.ERROR
+    result = SolveResult(
+        status=status,
+        x=full.x,
+        objective=full.objective,
+        bound=None if bound is None or full.objective is None else min(bound, full.objective),
+        runtime=time.perf_counter() - started,
+        solver=settings.solver,
+        message=f"by EPCI ({len(part.parts)} parts)"
+        + ("" if bound is not None else "; LP bound not reached within the time limit"),
+        phases={f"epci {r['epci']}": float(r["seconds"]) for r in part.parts.to_dict("records")},
+    )
+    return result, part.unit_holder, part.first_pairs
 
 
 def read_first_stage(

@@ -7,7 +7,9 @@ The value of proposing applicant ``a`` for unit ``u`` lies in [0, 1]:
 with ``s`` the score (cotation), ``r`` the rank of ``u``'s commune among ``a``'s wishes and
 the fit ``1 - |rooms_u - ideal_a| / 2`` clipped to [0, 1].
 
-Pruning keeps, for each unit, its ``keep_best`` most valuable candidates, plus its most
+Pruning keeps, for each unit, its ``keep_best`` most valuable candidates (plus one per
+rival unit of the same commune and typology, which would otherwise keep the very same
+applicants), plus its most
 valuable candidates of each *class* that a rule may need (a quota's share and its complement,
 a channel's admitted public), ``K`` of each. With ``K`` at least the number of units of the
 unit's rule group that may need that class, any assignment of the full graph that serves the
@@ -74,14 +76,21 @@ def prune_chunk(
     rule: PruningRule,
     classes: Iterable[PairClass],
     forced: npt.NDArray[np.bool_] | None = None,
+    rivals: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Positions of the pairs of a chunk to keep, sorted by unit then decreasing value.
 
-    ``forced`` marks pairs kept whatever their rank (locked pairs).
+    ``forced`` marks pairs kept whatever their rank (locked pairs). ``rivals`` gives, per
+    unit, how many other units of the batch draw on the same demand (same commune and
+    typology): identical units rank the same applicants first, so each keeps that many more
+    than ``keep_best`` and the group cannot run out of candidates through pruning alone.
     """
     order = np.lexsort((-value, chunk.unit))
     units_sorted = chunk.unit[order]
-    keep = _rank_within(units_sorted) < rule.keep_best
+    limit = np.full(int(chunk.unit.max(initial=-1)) + 1, rule.keep_best, dtype=np.int64)
+    if rivals is not None and len(limit):
+        limit = limit + rivals[: len(limit)]
+    keep = _rank_within(units_sorted) < limit[units_sorted]
     for pair_class in classes:
         member = pair_class.members(chunk)[order]
         if not member.any():

@@ -18,7 +18,7 @@ from fluxopt.model.blocks import LinearModel
 from fluxopt.model.variables import Variables
 from fluxopt.problem import AllocationProblem
 from fluxopt.schema.problems import FluxoptError
-from fluxopt.solvers.base import SolveOptions
+from fluxopt.solvers.base import SolveOptions, SolveResult
 from fluxopt.solvers.highs import HighsSolver
 
 
@@ -67,17 +67,27 @@ def decision_columns(
     return first, orient
 
 
-def objective_of(
-    problem: AllocationProblem, model: LinearModel, variables: Variables, decisions: Decisions
-) -> float:
-    """The model objective of the decisions (their hard-rule breaches raise an error)."""
-    first, orient = decision_columns(problem, variables, decisions)
+def complete(
+    model: LinearModel,
+    variables: Variables,
+    first: npt.NDArray[np.float64],
+    orient: npt.NDArray[np.float64],
+) -> SolveResult:
+    """The model's cheapest solution with ``first`` and ``orient`` fixed (an LP)."""
     lower, upper = model.col_lower.copy(), model.col_upper.copy()
     for block, values in ((variables.first, first), (variables.orient, orient)):
         lower[block.start : block.stop] = values
         upper[block.start : block.stop] = values
     fixed = model.with_bounds(lower, upper, f"{model.name}-evaluate").relaxed()
-    result = HighsSolver().run(fixed, SolveOptions(lp_first=False))
+    return HighsSolver().run(fixed, SolveOptions(lp_first=False))
+
+
+def objective_of(
+    problem: AllocationProblem, model: LinearModel, variables: Variables, decisions: Decisions
+) -> float:
+    """The model objective of the decisions (their hard-rule breaches raise an error)."""
+    first, orient = decision_columns(problem, variables, decisions)
+    result = complete(model, variables, first, orient)
     if not result.status.has_solution or result.objective is None:
         raise FluxoptError(
             "the decisions break a hard rule of the model (no feasible completion); "

@@ -555,6 +555,8 @@ def _candidate_graph(
     locks: pd.DataFrame,
 ) -> CandidateGraph:
     score_norm = normalised_scores(pd.Series(applicants["score"]))
+    block = units.groupby(["commune", "rooms"])["unit_id"].transform("size")
+    rivals = (block.to_numpy(dtype=np.int64) - 1).astype(np.int64)
     excluded = locks[locks["action"] == "exclude"]
     required = locks[locks["action"] == "require"]
     excluded_keys = set(zip(excluded["unit"], excluded["applicant"], strict=True))
@@ -581,7 +583,7 @@ def _candidate_graph(
             forced = np.array(
                 [(u, a) in required_keys for u, a in zip(chunk.unit, chunk.applicant, strict=True)]
             )
-        keep = prune_chunk(chunk, value, rules.pruning, classes, forced)
+        keep = prune_chunk(chunk, value, rules.pruning, classes, forced, rivals)
         kept_chunks.append(chunk.take(keep))
         kept_values.append(value[keep])
     graph = CandidateGraph.from_chunks(kept_chunks, kept_values, eligible)

@@ -88,7 +88,10 @@ def _first_solution(
     holder_rules = [q for q in problem.rules.active_quotas if q.per == "holder"]
     backend = HighsSolver()
     budget = max(options.time_limit * 0.5, 1.0)
-    step_options = dataclasses.replace(options, time_limit=budget / 3)
+
+    def within(share: float) -> SolveOptions:
+        return dataclasses.replace(options, time_limit=max(budget * share, 0.5))
+
     if not holder_rules:
         result = backend.solve(model, dataclasses.replace(options, time_limit=budget))
         phases["first"] = result.runtime
@@ -102,18 +105,18 @@ def _first_solution(
         }
     )
     relaxed_model, relaxed_var = build_model(dataclasses.replace(problem, rules=easier))
-    first = backend.solve(relaxed_model, step_options)
+    first = backend.solve(relaxed_model, within(0.3))
     phases["without-holder-quotas"] = first.runtime
     if not first.status.has_solution or first.x is None:
         return None
     x = first.x[relaxed_var.first.start : relaxed_var.first.stop]
     y = first.x[relaxed_var.orient.start : relaxed_var.orient.stop]
-    step = backend.solve(_fixed(model, var.first.start, x), step_options)
+    step = backend.solve(_fixed(model, var.first.start, x), within(0.2))
     phases["reorient"] = step.runtime
     if not step.status.has_solution or step.x is None:
         return None
     y = step.x[var.orient.start : var.orient.stop]
-    step = backend.run(_fixed(model, var.orient.start, y), step_options)
+    step = backend.run(_fixed(model, var.orient.start, y), within(0.5))
     phases["rerank"] = step.runtime
     del started
     return _incumbent(step, "repaired")
