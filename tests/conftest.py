@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so that the suite (and CI) is
+# reproducible; a failure found once is found again.
+settings.register_profile("fluxopt", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("fluxopt")
 
 BESANCON_EPCI = "200067106"
 MONTBELIARD_EPCI = "242504496"

@@ -177,9 +177,10 @@ def greedy_part(sub: AllocationProblem) -> tuple[IntArray, IntArray]:
 
 
 def fill_repair(sub: AllocationProblem, holders: IntArray, pairs: IntArray) -> IntArray:
-    """Give units left empty a candidate if one is free: a maximum matching of the empty
-    units (whose holder ranks candidates) to unused applicants their holder admits.
+    """Give units left empty a candidate where one is free.
 
+    A maximum matching of the empty units (whose holder takes candidates from the landlord)
+    to unused applicants their holder admits.
     A time-limited part may leave fillable units empty; filling one never breaks a hard
     rule (the applicant is unused and admitted by the unit's holder) and weighs far more
     than the soft rules it may touch.
