@@ -217,7 +217,30 @@ def build(
     lec_in_e2: bool = True,
     months: tuple[str, ...] = (MONTH,),
 ) -> Instance:
-    """Validate the tables of a micro-instance (the landlord holder is always added)."""
+    """Validate the tables of a micro-instance (the landlord holder is always added).
+
+    Instances are read-only in the tests, so one built from the same arguments is reused.
+    """
+    key = repr((units, applicants, holders, conventions, cap_q1_share, lec_in_e2, months))
+    if key not in _BUILT:
+        _BUILT[key] = _validate(
+            units, applicants, holders, conventions, cap_q1_share, lec_in_e2, months
+        )
+    return _BUILT[key]
+
+
+_BUILT: dict[str, Instance] = {}
+
+
+def _validate(
+    units: list[dict[str, Any]],
+    applicants: list[dict[str, Any]],
+    holders: list[dict[str, Any]] | None,
+    conventions: list[dict[str, Any]] | None,
+    cap_q1_share: float | None,
+    lec_in_e2: bool,
+    months: tuple[str, ...],
+) -> Instance:
     holders = [holder(LANDLORD, "landlord"), *(holders or [])]
     conventions = list(conventions or [])
     if not conventions:

@@ -163,7 +163,7 @@ def test_each_channel_and_exclusion_gets_its_own_public() -> None:
         unit("U_REN", status="excluded:renewal"),
         unit("U_DEF", status="excluded:defense"),
     ]
-    people = {
+    people: dict[str, tuple[dict[str, bool], float]] = {
         "N1": ({}, 100),
         "N2": ({}, 90),
         "N3": ({}, 80),
@@ -178,7 +178,7 @@ def test_each_channel_and_exclusion_gets_its_own_public() -> None:
     }
     instance = build(
         units,
-        [applicant(a, **flags) for a, (flags, _) in people.items()],
+        [{**applicant(a), **flags} for a, (flags, _) in people.items()],
         holders,
         [convention("C_ST", "ST", 0.25)],
     )

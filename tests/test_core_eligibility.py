@@ -58,8 +58,8 @@ def scalar_problems(instance: Instance, rule: EligibilityRule) -> dict[Pair, lis
             ["financing", "category", "ceiling", "per_extra_person"]
         ].itertuples(index=False)
     }
-    units = instance.units.to_dict("records")
-    applicants = instance.applicants.to_dict("records")
+    units = [{str(k): v for k, v in u.items()} for u in instance.units.to_dict("records")]
+    applicants = [{str(k): v for k, v in a.items()} for a in instance.applicants.to_dict("records")]
     return {
         (str(u["unit_id"]), str(a["applicant_id"])): pair_problems(u, a, ceilings, rule)
         for u in units
@@ -82,8 +82,8 @@ def eligible_ids(instance: Instance, rule: EligibilityRule = DEFAULT) -> set[Pai
 
 def scalar_burden(instance: Instance, pair: Pair, rule: EligibilityRule) -> float:
     """Net rent burden of one pair, recomputed from the verifier's benefit estimate."""
-    u = instance.units.set_index("unit_id").loc[pair[0]]
-    a = instance.applicants.set_index("applicant_id").loc[pair[1]]
+    u = instance.units.set_index("unit_id").loc[pair[0]].to_dict()
+    a = instance.applicants.set_index("applicant_id").loc[pair[1]].to_dict()
     uc = 1.0 + 0.5 * (a["adults"] - 1) + 0.3 * a["children"]
     monthly = max(a["annual_income"], rule.income_floor_per_uc * uc) / 12.0
     cost = u["rent"] + u["charges"]
@@ -136,14 +136,16 @@ def test_vectorised_pairs_agree_with_the_scalar_check(
 
 def test_wish_ranks_and_first_quartile_flags_on_tiny(tiny: Instance) -> None:
     vector = vector_pairs(tiny, DEFAULT)
-    units = tiny.units.set_index("unit_id")
-    applicants = tiny.applicants.set_index("applicant_id")
-    thresholds = tiny.thresholds.set_index("epci")["q1_threshold"]
-    for (unit_id, applicant_id), pair in vector.iterrows():
-        wishes = applicants.loc[applicant_id, "wished_communes"].split(";")
-        assert wishes.index(units.loc[unit_id, "commune"]) + 1 == pair["wish_rank"]
-        limit = thresholds[units.loc[unit_id, "epci"]]
-        assert pair["q1"] == (applicants.loc[applicant_id, "income_per_uc"] <= limit)
+    units, applicants = tiny.units, tiny.applicants
+    commune = dict(zip(units["unit_id"], units["commune"], strict=True))
+    epci = dict(zip(units["unit_id"], units["epci"], strict=True))
+    wishes = dict(zip(applicants["applicant_id"], applicants["wished_communes"], strict=True))
+    per_uc = dict(zip(applicants["applicant_id"], applicants["income_per_uc"], strict=True))
+    threshold = dict(zip(tiny.thresholds["epci"], tiny.thresholds["q1_threshold"], strict=True))
+    for pair in vector.reset_index().itertuples():
+        ranked = str(wishes[pair.applicant_id]).split(";")
+        assert ranked.index(commune[pair.unit_id]) + 1 == pair.wish_rank
+        assert pair.q1 == (per_uc[pair.applicant_id] <= threshold[epci[pair.unit_id]])
 
 
 # --- one rule at a time ---------------------------------------------------------------------

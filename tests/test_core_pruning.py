@@ -75,14 +75,30 @@ def test_a_quota_keeps_first_quartile_candidates_ranked_below_keep_best() -> Non
 
 
 def test_auto_keep_grows_with_the_quota_group_and_is_bounded() -> None:
-    # Five units in E1: ceil(0.25 * 5) + 1 = 3 first-quartile candidates per unit.
-    instance = quartile_instance(units=5)
+    # Five units of E1 outside QPV, no two alike (commune A or Z, T1 to T3), for households
+    # of two (T1-T3, 1.5 consumption units: first quartile up to 13,500 a year):
+    # ceil(0.25 * 5) + 1 = 3 first-quartile candidates kept per unit.
+    places = [("RA", 1), ("RA", 2), ("RA", 3), ("RZ", 1), ("RZ", 2)]
+    units = [unit(f"U{i + 1}", r, rooms=rooms) for i, (r, rooms) in enumerate(places)]
+    people = [applicant(a, "A;Z", size=2, income=15000.0, wished_rooms=None) for a in NON_Q1] + [
+        applicant(a, "A;Z", size=2, income=8000.0, wished_rooms=None) for a in Q1
+    ]
+    instance = build(units, people)
     pruning = PruningRule(keep_best=1)
     problem = problem_of(instance, micro_rules(quotas=(Q1_OUTSIDE_QPV,), pruning=pruning))
-    assert all(kept == ["N1", "Q1", "Q2", "Q3"] for kept in candidates(problem).values())
+    kept = candidates(problem)
+    assert len(kept) == 5
+    assert all(people == ["N1", "Q1", "Q2", "Q3"] for people in kept.values())
     bounded = PruningRule(keep_best=1, max_per_class=2)
     problem = problem_of(instance, micro_rules(quotas=(Q1_OUTSIDE_QPV,), pruning=bounded))
-    assert all(kept == ["N1", "Q1", "Q2"] for kept in candidates(problem).values())
+    assert all(people == ["N1", "Q1", "Q2"] for people in candidates(problem).values())
+
+
+def test_identical_units_keep_one_more_candidate_per_rival() -> None:
+    # Two T2 of commune A rank the same applicants first: each keeps keep_best + 1.
+    instance = quartile_instance(units=2)
+    problem = problem_of(instance, micro_rules(pruning=PruningRule(keep_best=2)))
+    assert candidates(problem) == {"U1": ["N1", "N2", "N3"], "U2": ["N1", "N2", "N3"]}
 
 
 def test_an_at_most_cap_keeps_candidates_outside_its_share() -> None:

@@ -8,6 +8,7 @@ not). Values: ``0.6 · score / max score + 0.4``; with scores 10 and 5, losses 0
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core_instances import (
@@ -33,6 +34,7 @@ from core_instances import (
 )
 from fluxopt.allocate import allocate
 from fluxopt.diagnose import InfeasibleRulesError
+from fluxopt.instance import Instance
 from fluxopt.model.build import build_model
 from fluxopt.problem import build_problem
 
@@ -133,7 +135,7 @@ def test_year_to_date_attributions_change_the_requirement() -> None:
     assert solve(instance, QUOTA, scores=MARKS, ytd=elsewhere).first == {"U1": "A2"}
 
 
-def fragile_case(cap: float | None) -> tuple[object, ...]:
+def fragile_case(cap: float | None) -> tuple[Instance, pd.Series]:
     """Two units of the fragile residence; Q1, Q2 first quartile (scores 10, 9), N1, N2 not
     (scores 1, 0)."""
     instance = build(
@@ -187,7 +189,7 @@ def test_a_mixity_cap_with_the_residence_own_level() -> None:
     )
 
 
-def commune_unit(mode: str) -> object:
+def commune_unit(mode: str) -> Instance:
     return build(
         [unit("U1", status="stock:CA")],
         [applicant("A1"), applicant("A2", priority=True)],
