@@ -11,9 +11,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from fluxopt.allocate import SolveSettings, allocate
+from fluxopt.allocate import Allocation, SolveSettings, allocate
 from fluxopt.constraints.ruleset import load_constraint_set
-from fluxopt.instance import load_instance
+from fluxopt.explain import candidate_reasons, rule_prices, rule_table
+from fluxopt.instance import Instance, load_instance
 from fluxopt.outcome import read_decisions, summarise, write_decisions
 from fluxopt.verify import VerificationReport, verify
 
@@ -27,15 +28,35 @@ PHASES = {
 }
 
 
-def load_scores(instance_path: Path, grid: str | None, instance: object) -> pd.Series | None:
-    """Scores of the applicants under a grid (the instance's default grid when empty)."""
+def load_scores(
+    instance_path: Path, grid: str | None, instance: Instance
+) -> tuple[pd.Series | None, pd.DataFrame | None]:
+    """Scores and breakdown under a grid (the instance's default grid when none is given)."""
     from fluxopt.scoring import load_grid, score
 
-    name = grid or getattr(getattr(instance, "config", None), "grid", "")
+    name = grid or instance.config.grid
     if not name:
-        return None
-    loaded = load_grid(name)
-    return score(loaded, instance.applicants).total  # type: ignore[attr-defined]
+        return None, None
+    scores = score(load_grid(name), instance.applicants)
+    del instance_path
+    return scores.total, scores.breakdown
+
+
+def write_explanations(
+    out: Path,
+    allocation: Allocation,
+    report: VerificationReport,
+    breakdown: pd.DataFrame | None,
+    price: bool,
+) -> None:
+    """Write why each candidate (explain_candidates.csv) and each rule's figures."""
+    candidate_reasons(allocation, breakdown).to_csv(out / "explain_candidates.csv", index=False)
+    rule_table(allocation, report).to_csv(out / "explain_rules.csv", index=False)
+    if price:
+        with console.status("pricing each rule family"):
+            prices = rule_prices(allocation)
+        prices.to_csv(out / "rule_prices.csv", index=False)
+        console.print(prices.to_string(index=False))
 
 
 @click.command("solve")
@@ -77,6 +98,12 @@ def load_scores(instance_path: Path, grid: str | None, instance: object) -> pd.S
     help="CSV of human overrides: unit_id, action (orient, require, exclude), holder_id, "
     "applicant_id.",
 )
+@click.option(
+    "--price",
+    is_flag=True,
+    help="Also price each rule family (one more solve per family): objective lost by "
+    "enforcing it, written to rule_prices.csv.",
+)
 def solve_cmd(
     instance_path: Path,
     constraints: str | None,
@@ -88,6 +115,7 @@ def solve_cmd(
     mip_gap: float,
     threads: int,
     locks: Path | None,
+    price: bool,
 ) -> None:
     """Orient each unit to a holder and shortlist ranked candidates for it.
 
@@ -100,7 +128,7 @@ def solve_cmd(
     rules = load_constraint_set(constraints or instance.config.constraints)
     lock_table = pd.read_csv(locks, dtype=str) if locks else None
     with console.status("scoring applicants") as status:
-        scores = load_scores(instance_path, grid, instance)
+        scores, scores_breakdown = load_scores(instance_path, grid, instance)
 
         def progress(phase: str) -> None:
             status.update(PHASES.get(phase, phase))
@@ -126,6 +154,7 @@ def solve_cmd(
             locks=lock_table,
         )
     write_decisions(out, allocation, report)
+    write_explanations(out, allocation, report, scores_breakdown, price)
     summary = summarise(allocation, report)
     print_summary(summary, report, time.perf_counter() - started)
     console.print(f"decisions written to [bold]{out}[/]")
