@@ -293,10 +293,9 @@ def lec_channel(name: str) -> ChannelRule:
     return next(c for c in LEC.families.channels if c.name == name)
 
 
-def lec_quota(name: str, **changes: Any) -> QuotaRule:
-    """A quota rule of the bundled ``lec-default`` set, by name, with optional changes."""
-    rule = next(q for q in LEC.families.quotas if q.name == name)
-    return rule.model_copy(update=changes) if changes else rule
+def lec_quota(name: str) -> QuotaRule:
+    """A quota rule of the bundled ``lec-default`` set, by name."""
+    return next(q for q in LEC.families.quotas if q.name == name)
 
 
 STATE_PRIORITY = lec_channel("state-priority")
@@ -315,14 +314,12 @@ def micro_rules(
     quotas: tuple[QuotaRule, ...] = (),
     size: int = 3,
     one_list: bool = True,
-    orientation: bool = True,
     eligibility: EligibilityRule | None = None,
     pruning: PruningRule | None = None,
 ) -> ConstraintSet:
     """A constraint set with only the families a test names (flux off by default)."""
     flux_rule = flux if isinstance(flux, FluxRule) else FluxRule(enabled=flux)
     families = Families(
-        orientation=LEC.families.orientation.model_copy(update={"enabled": orientation}),
         flux=flux_rule,
         shortlist=ShortlistRule(size=size, one_list_per_applicant=one_list),
         channels=channels,
@@ -519,80 +516,3 @@ def row(model: LinearModel, block: str, **labels: str) -> Row:
 def column(model: LinearModel, name: str) -> int:
     """Global position of the column with a given readable name."""
     return column_names(model).index(name)
-
-
-# --- random small instances (property tests) ----------------------------------------------
-
-OPTIONAL_HOLDERS = (
-    (holder("ST", "state"), convention("C_ST", "ST", 0.25)),
-    (holder("AL", "action_logement", "direct"), convention("C_AL", "AL", 0.2)),
-    (
-        holder("CA", "commune"),
-        convention("C_CA", "CA", 0.1, perimeter_kind="commune", perimeter_id="A"),
-    ),
-    (holder("SA", "state_agents"), convention("C_SA", "SA", 0.05)),
-    (holder("ALD", "action_logement"), convention("C_ALD", "ALD", 0.2)),
-)
-
-
-def random_instance(
-    seed: int, num_units: int, num_applicants: int, num_epcis: int, num_holders: int
-) -> Instance:
-    """A random small instance of the micro territory (landlord plus ``num_holders - 1``)."""
-    rng = np.random.default_rng(seed)
-    places = ["RA", "RF", "RQ"] + (["RB"] if num_epcis > 1 else [])
-    communes = ["A", "Q"] + (["B"] if num_epcis > 1 else [])
-    picked = rng.choice(len(OPTIONAL_HOLDERS), size=num_holders - 1, replace=False)
-    chosen = [OPTIONAL_HOLDERS[int(i)] for i in sorted(picked)]
-    holder_rows = [h for h, _ in chosen]
-    stock_holders = [h["holder_id"] for h in holder_rows] + [LANDLORD]
-    statuses = ["flux"] * 6 + [
-        "excluded:mutation",
-        "excluded:renewal",
-        "excluded:defense",
-        f"stock:{stock_holders[int(rng.integers(len(stock_holders)))]}",
-    ]
-    units = [
-        unit(
-            f"U{i + 1}",
-            str(rng.choice(places)),
-            rooms=int(rng.integers(1, 5)),
-            rent=float(rng.integers(15, 45) * 10),
-            charges=float(rng.integers(0, 6) * 10),
-            financing=str(rng.choice(["PLAI", "PLUS"])),
-            status=str(rng.choice(statuses)),
-            day=f"2026-01-{int(rng.integers(2, 29)):02d}",
-            floor=int(rng.integers(0, 4)),
-            elevator=bool(rng.random() < 0.5),
-        )
-        for i in range(num_units)
-    ]
-    applicants = []
-    for i in range(num_applicants):
-        size = int(rng.integers(1, 5))
-        wishes = rng.permutation(communes)[: int(rng.integers(1, len(communes) + 1))]
-        applicants.append(
-            applicant(
-                f"A{i + 1:02d}",
-                ";".join(str(c) for c in wishes),
-                size=size,
-                income=float(rng.integers(3, 31) * 1000),
-                filed=str(dt.date(2025, 1, 1) - dt.timedelta(days=int(rng.integers(0, 900)))),
-                wished_rooms=int(rng.integers(1, 5)) if rng.random() < 0.5 else None,
-                priority=bool(rng.random() < 0.3),
-                dalo=bool(rng.random() < 0.1),
-                is_transfer=bool(rng.random() < 0.3),
-                renewal_relocation=bool(rng.random() < 0.1),
-                employer_action_logement=bool(rng.random() < 0.3),
-                state_agent=bool(rng.random() < 0.15),
-                needs_access=bool(rng.random() < 0.1),
-            )
-        )
-    return build(
-        units,
-        applicants,
-        holder_rows,
-        [c for _, c in chosen],
-        cap_q1_share=float(rng.choice([0.3, 0.5])),
-        lec_in_e2=bool(rng.random() < 0.5),
-    )

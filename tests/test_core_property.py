@@ -12,6 +12,7 @@ best-scored admissible applicant not yet listed).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable
 
@@ -19,7 +20,18 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core_instances import EXACT, LEC, MONTH, random_instance, solve
+from core_instances import (
+    EXACT,
+    LANDLORD,
+    LEC,
+    MONTH,
+    applicant,
+    build,
+    convention,
+    holder,
+    solve,
+    unit,
+)
 from fluxopt.allocate import Allocation
 from fluxopt.constraints.ruleset import FluxRule
 from fluxopt.decisions import Decisions, make_decisions
@@ -30,6 +42,87 @@ from fluxopt.schema.problems import FluxoptError
 from fluxopt.verify import verify
 
 Baseline = Callable[[AllocationProblem], Decisions]
+
+
+OPTIONAL_HOLDERS = (
+    (holder("ST", "state"), convention("C_ST", "ST", 0.25)),
+    (holder("AL", "action_logement", "direct"), convention("C_AL", "AL", 0.2)),
+    (
+        holder("CA", "commune"),
+        convention("C_CA", "CA", 0.1, perimeter_kind="commune", perimeter_id="A"),
+    ),
+    (holder("SA", "state_agents"), convention("C_SA", "SA", 0.05)),
+    (holder("ALD", "action_logement"), convention("C_ALD", "ALD", 0.2)),
+)
+"""Holders a random instance may have besides the landlord, with their conventions."""
+
+
+def wished(rng: np.random.Generator, communes: list[str]) -> str:
+    """One to all of the communes, in a random order of preference."""
+    count = int(rng.integers(1, len(communes) + 1))
+    return ";".join(str(c) for c in rng.permutation(communes)[:count])
+
+
+def random_instance(
+    seed: int, num_units: int, num_applicants: int, num_epcis: int, num_holders: int
+) -> Instance:
+    """A random instance of the micro territory (the landlord plus ``num_holders - 1``)."""
+    rng = np.random.default_rng(seed)
+    places = ["RA", "RF", "RQ"] + (["RB"] if num_epcis > 1 else [])
+    communes = ["A", "Q"] + (["B"] if num_epcis > 1 else [])
+    picked = rng.choice(len(OPTIONAL_HOLDERS), size=num_holders - 1, replace=False)
+    chosen = [OPTIONAL_HOLDERS[int(i)] for i in sorted(picked)]
+    holder_rows = [h for h, _ in chosen]
+    stock_holders = [h["holder_id"] for h in holder_rows] + [LANDLORD]
+    statuses = ["flux"] * 6 + [
+        "excluded:mutation",
+        "excluded:renewal",
+        "excluded:defense",
+        f"stock:{stock_holders[int(rng.integers(len(stock_holders)))]}",
+    ]
+    units = [
+        unit(
+            f"U{i + 1}",
+            str(rng.choice(places)),
+            rooms=int(rng.integers(1, 5)),
+            rent=float(rng.integers(15, 45) * 10),
+            charges=float(rng.integers(0, 6) * 10),
+            financing=str(rng.choice(["PLAI", "PLUS"])),
+            status=str(rng.choice(statuses)),
+            day=f"2026-01-{int(rng.integers(2, 29)):02d}",
+            floor=int(rng.integers(0, 4)),
+            elevator=bool(rng.random() < 0.5),
+        )
+        for i in range(num_units)
+    ]
+    applicants = [
+        applicant(
+            f"A{i + 1:02d}",
+            ";".join(
+                str(c) for c in rng.permutation(communes)[: rng.integers(1, len(communes) + 1)]
+            ),
+            size=int(rng.integers(1, 5)),
+            income=float(rng.integers(3, 31) * 1000),
+            filed=str(dt.date(2025, 1, 1) - dt.timedelta(days=int(rng.integers(0, 900)))),
+            wished_rooms=int(rng.integers(1, 5)) if rng.random() < 0.5 else None,
+            priority=bool(rng.random() < 0.3),
+            dalo=bool(rng.random() < 0.1),
+            is_transfer=bool(rng.random() < 0.3),
+            renewal_relocation=bool(rng.random() < 0.1),
+            employer_action_logement=bool(rng.random() < 0.3),
+            state_agent=bool(rng.random() < 0.15),
+            needs_access=bool(rng.random() < 0.1),
+        )
+        for i in range(num_applicants)
+    ]
+    return build(
+        units,
+        applicants,
+        holder_rows,
+        [c for _, c in chosen],
+        cap_q1_share=float(rng.choice([0.3, 0.5])),
+        lec_in_e2=bool(rng.random() < 0.5),
+    )
 
 
 def reference_greedy(problem: AllocationProblem) -> Decisions:

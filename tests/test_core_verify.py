@@ -289,6 +289,11 @@ def test_the_report_text(batch: tuple[Instance, Solved]) -> None:
     def edit(_: pd.DataFrame, shortlist: pd.DataFrame) -> None:
         shortlist.loc[first_of(shortlist, "U3"), "applicant_id"] = "A3"
 
-    text = check(batch, edit).text()
-    assert text.splitlines()[0].startswith("1 violation(s)") or "violation(s)" in text
-    assert "[violation] eligibility (unit U3, applicant A3): commune B is not wished" in text
+    report = check(batch, edit)
+    lines = report.text().splitlines()
+    assert lines[0].startswith(
+        f"{len(report.violations)} violation(s), {len(report.shortfalls)} shortfall(s); "
+        "checked units: 6"
+    )
+    assert "[violation] eligibility (unit U3, applicant A3): commune B is not wished" in lines
+    assert len(lines) == 1 + len(report.findings)
