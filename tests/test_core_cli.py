@@ -72,12 +72,6 @@ def test_verify_exits_3_on_a_planted_error(batch: tuple[Path, Result], tmp_path:
     assert f"shortlist (applicant {twice}): on 2 shortlists" in flat(result.output)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/solve_cmds.py verify_cmd prints report.text() through rich markup, which "
-    "swallows the '[violation]' and '[shortfall]' tags of each finding (print with "
-    "markup=False or escape the text)",
-)
 def test_verify_shows_the_severity_of_each_finding(batch: tuple[Path, Result]) -> None:
     out, _ = batch
     result = run("verify", TINY, str(out), "--month", "2026-01")

@@ -98,12 +98,6 @@ def test_orientation_binds_when_receiving_the_unit_costs_a_holder_its_quota() ->
     assert allocation.decisions.first_ranked["applicant_id"].tolist() == ["A1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify/run.py _check_channels (and _check_quota) look up every orientation "
-    "holder_id with holders.loc[...]; a unit oriented to no holder ('') or to an unknown "
-    "holder raises KeyError instead of being reported as an orientation violation",
-)
 def test_the_verifier_reports_a_unit_left_without_holder() -> None:
     instance, _, off = quota_bound_case()
     allocation = allocate(instance, off, month=MONTH, settings=SETTINGS)
@@ -112,11 +106,6 @@ def test_the_verifier_reports_a_unit_left_without_holder() -> None:
     assert ("orientation", "U1") in [(f.rule, f.unit_id) for f in report.violations]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decisions.py make_decisions indexes holder ids with unit_holder == -1 for a unit "
-    "without holder, so its shortlist rows name the last holder of the table instead of ''",
-)
 def test_a_unit_without_holder_lists_its_candidates_under_no_holder() -> None:
     instance, _, off = quota_bound_case()
     allocation = allocate(instance, off, month=MONTH, settings=SETTINGS)

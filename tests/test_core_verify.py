@@ -236,12 +236,6 @@ def test_units_missing_or_outside_the_batch(batch: tuple[Instance, Solved]) -> N
     assert messages == {("U1", "unit appears 0 times"), ("U9", "unit is not in the batch")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify/run.py _check_shortlist reads each listed unit's holder with "
-    "orientation.set_index('unit_id')['holder_id'].get(unit_id): a unit oriented twice gives "
-    "a Series and 'in direct' raises TypeError instead of the reported 'unit appears 2 times'",
-)
 def test_a_unit_oriented_twice(batch: tuple[Instance, Solved]) -> None:
     def edit(orientation: pd.DataFrame, _: pd.DataFrame) -> None:
         orientation.loc[len(orientation)] = orientation.iloc[0].to_dict()
@@ -271,12 +265,6 @@ def test_locks_not_honoured(batch: tuple[Instance, Solved]) -> None:
         assert ("not oriented to CA", "") in found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify/run.py _check_channels looks up orientation holder ids with "
-    "holders.loc[...]: a holder id that is not in the holders table (a typo in a hand-edited "
-    "orientation.csv) raises KeyError instead of being reported as an orientation violation",
-)
 def test_an_unknown_holder_is_reported(batch: tuple[Instance, Solved]) -> None:
     def edit(orientation: pd.DataFrame, _: pd.DataFrame) -> None:
         orientation.loc[orientation["unit_id"] == "U1", "holder_id"] = "TYPO"

@@ -94,7 +94,7 @@ def make_decisions(
             "unit_id": units["unit_id"].to_numpy()[u],
             "rank": ranks,
             "applicant_id": applicants["applicant_id"].to_numpy()[a],
-            "holder_id": holder_ids[unit_holder[u]],
+            "holder_id": np.where(unit_holder[u] >= 0, holder_ids[unit_holder[u]], ""),
             "score": applicants["score"].to_numpy(dtype=np.float64)[a],
             "value": graph.value[pairs],
             "wish_rank": graph.wish_rank[pairs],

@@ -245,7 +245,7 @@ def verify_cmd(
     rules = load_constraint_set(constraints or instance.config.constraints)
     decisions = read_decisions(batch)
     report = verify(instance, rules, decisions.orientation, decisions.shortlist, month=month)
-    console.print(report.text(limit=200))
+    console.print(report.text(limit=200), markup=False)
     if not report.ok:
         sys.exit(3)
 

@@ -46,6 +46,7 @@ def verify(
     holders = instance.holders.set_index("holder_id", drop=False)
     applicants = instance.applicants.set_index("applicant_id", drop=False)
     _check_orientation(report, instance, units, holders, orientation)
+    orientation = _usable_orientation(orientation, holders)
     _check_shortlist(report, rules, units, holders, applicants, orientation, shortlist)
     _check_eligibility(report, instance, rules, units, applicants, shortlist)
     _check_channels(report, rules, units, holders, applicants, orientation, shortlist)
@@ -57,6 +58,15 @@ def verify(
             report, instance, rule, units, holders, applicants, orientation, shortlist, ytd
         )
     return report
+
+
+def _usable_orientation(orientation: pd.DataFrame, holders: pd.DataFrame) -> pd.DataFrame:
+    """The orientation rows later checks can read: one per unit, with a known holder.
+
+    Duplicates and unknown holders are reported by the orientation check itself.
+    """
+    known = orientation["holder_id"].astype(str).isin(set(holders.index))
+    return orientation[known].drop_duplicates("unit_id", keep="first").reset_index(drop=True)
 
 
 def _check_orientation(
@@ -78,9 +88,24 @@ def _check_orientation(
     department = instance.config.territory.department
     conventions = instance.conventions
     landlords = set(holders.index[holders["kind"] == "landlord"])
-    for row in orientation.itertuples(index=False):
-        unit_id, holder_id = str(row.unit_id), str(row.holder_id)
+    for unit_id, holder_id in zip(
+        orientation["unit_id"].astype(str),
+        orientation["holder_id"].fillna("").astype(str),
+        strict=True,
+    ):
         if unit_id not in units.index:
+            continue
+        if holder_id not in holders.index:
+            report.add(
+                Finding(
+                    "orientation",
+                    "violation",
+                    f"holder {holder_id!r} is not in the holders table"
+                    if holder_id
+                    else "no holder",
+                    unit_id=unit_id,
+                )
+            )
             continue
         unit = units.loc[unit_id]
         status = str(unit["flux_status"])
