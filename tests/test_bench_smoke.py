@@ -21,6 +21,7 @@ from benchmarks import cache, registry  # noqa: E402
 from benchmarks.measure import run_spec, worker  # noqa: E402
 from benchmarks.report import attainable_groups, missed_groups, render  # noqa: E402
 from benchmarks.run import run_in_worker, run_spec_isolated  # noqa: E402
+
 from fluxopt.instance import Instance  # noqa: E402
 
 TINY = registry.specs(registry.SMOKE_PRESET)
