@@ -3,10 +3,12 @@ both give decision tables the verifier and the objective evaluation accept."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fluxopt.allocate import SolveSettings, allocate
@@ -184,3 +186,21 @@ def test_strategies_by_name(instances: dict[str, Instance], tmp_path: Path) -> N
     model, variables = build_model(greedy.problem)  # type: ignore[arg-type]
     assert greedy.decisions is not None
     assert objective_of(greedy.problem, model, variables, greedy.decisions) > 0  # type: ignore[arg-type]
+
+
+def test_baseline_command_writes_verified_tables(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fluxopt.cli.app import cli
+
+    tiny = Path(__file__).resolve().parents[1] / "instances" / "tiny"
+    out = tmp_path / "greedy"
+    result = CliRunner().invoke(cli, ["baseline", str(tiny), "-s", "greedy", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "units filled" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategy"] == "greedy"
+    assert summary["violations"] == 0
+    assert summary["objective"] > 0
+    shortlist = pd.read_csv(out / "shortlist.csv", dtype=str)
+    assert shortlist["applicant_id"].is_unique

@@ -85,6 +85,7 @@ COMMAND_MODULES = (
     "solve_cmds",
     "batch_cmds",
     "whatif_cmds",
+    "bench_cmds",
 )
 """Modules of ``fluxopt.cli`` that each add their subcommands through ``register(group)``."""
 
