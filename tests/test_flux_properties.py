@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from fluxopt.flux import (
@@ -123,7 +123,12 @@ def test_volumes_are_non_negative_integers_summing_to_the_rounded_basis(
     tables: dict[str, Any],
 ) -> None:
     instance = _instance(tables)
-    base = convert(instance)
+    try:
+        base = convert(instance)
+    except InvalidInputError:
+        # a convention signed under unique_rights may hold more one-off rights than the
+        # forecast flux: that instance is rightly refused, and says nothing of the volumes
+        reject()
     for method in METHODS:
         try:
             conversion = convert(instance, method, converted=base)
