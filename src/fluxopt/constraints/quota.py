@@ -15,6 +15,9 @@ Per holder the group depends on the orientation. For "at least", a column
 :math:`r_{u,h} \in [0, 1]` counts unit ``u`` as a numerator attribution of holder ``h``:
 :math:`r_{u,h} \le orient_{u,h}` and :math:`\sum_h r_{u,h} \le \sum_{a \in S} first_{u,a}`,
 with the group row :math:`\sum_u r_{u,h} - \rho \sum_u orient_{u,h} + s_h \ge \rho D_h - N_h`.
+In an "at least" group, a unit oriented to a holder in direct mode (who proposes its own
+candidate) adds :math:`-\rho\, orient_{u,h}`: a letting of the group the landlord cannot
+count in the numerator, so that passing units to such holders never eases a quota.
 The denominator counts the units oriented to ``h`` rather than those filled: an unfilled unit
 counts against the holder, which is conservative (a quota met in the model is met in the
 attributions). For "at most", with :math:`t_u = \sum_a (m_{ua} - \rho) first_{ua}`, a column
@@ -30,6 +33,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fluxopt.constraints.ruleset import QuotaRule
+from fluxopt.constraints.shortlist import direct_coverage_rows
 from fluxopt.model.blocks import ColumnBlock, ModelBuilder
 from fluxopt.model.variables import Variables, slack_block
 from fluxopt.problem import AllocationProblem, applicant_class, evaluate_filter
@@ -96,9 +100,19 @@ def add_quota(
     d_ytd = denominator.reindex(groups).fillna(0.0).to_numpy()
     rhs = level * d_ytd - n_ytd
     labels = pd.DataFrame({"rule": rule.name, "group": groups, "level": level})
-    _add_group_rows(
-        builder, problem, rule, labels, group_of_unit[owner], var.first.index(pairs), coef, rhs
-    )
+    local, cols = group_of_unit[owner], var.first.index(pairs)
+    if rule.sense == "at_least":
+        # A unit passed to a holder who proposes its own candidate is still a letting of the
+        # group: it counts in the denominator, and (conservatively) not in the numerator.
+        direct = direct_coverage_rows(problem)
+        in_group = np.full(problem.num_units, -1, dtype=np.int64)
+        in_group[units] = group_of_unit
+        direct_group = in_group[problem.coverage["unit"].to_numpy(dtype=np.int64)[direct]]
+        counted = direct_group >= 0
+        local = np.concatenate([local, direct_group[counted]])
+        cols = np.concatenate([cols, var.orient.index(direct[counted])])
+        coef = np.concatenate([coef, -level[direct_group[counted]]])
+    _add_group_rows(builder, problem, rule, labels, local, cols, coef, rhs)
 
 
 def _add_group_rows(
