@@ -16,6 +16,7 @@ from fluxopt.constraints.ruleset import load_constraint_set
 from fluxopt.explain import candidate_reasons, rule_prices, rule_table
 from fluxopt.instance import Instance, load_instance
 from fluxopt.outcome import read_decisions, summarise, write_decisions
+from fluxopt.reachable import quota_reachability
 from fluxopt.verify import VerificationReport, verify
 
 console = Console(highlight=False)
@@ -51,6 +52,10 @@ def write_explanations(
 ) -> None:
     """Write why each candidate (explain_candidates.csv) and each rule's figures."""
     candidate_reasons(allocation, breakdown).to_csv(out / "explain_candidates.csv", index=False)
+    reach = quota_reachability(allocation, report)
+    reach.to_csv(out / "quota_reachability.csv", index=False)
+    for row in reach.to_dict("records"):
+        console.print(f"quota {row['rule']} ({row['group']}): {row['verdict']}", markup=False)
     rule_table(allocation, report).to_csv(out / "explain_rules.csv", index=False)
     if price:
         with console.status("pricing each rule family"):

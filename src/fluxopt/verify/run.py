@@ -434,6 +434,8 @@ def _check_quota(
     numerator = pd.Series(member.astype(float), index=frame.index).groupby(groups).sum()
     denominator = groups.value_counts().astype(float)
     past = ytd.attributions
+    past_numerator = pd.Series(dtype=float)
+    past_denominator = pd.Series(dtype=float)
     if not past.empty:
         past_scope = _mask(past, rule.scope)
         if rule.per == "holder" and rule.holders:
@@ -442,13 +444,14 @@ def _check_quota(
             )
         past = past[past_scope]
         past_groups = past[key].astype(str) if key else pd.Series("all", index=past.index)
-        numerator = numerator.add(
+        past_numerator = (
             pd.Series(_mask(past, rule.share).astype(float), index=past.index)
             .groupby(past_groups)
-            .sum(),
-            fill_value=0.0,
+            .sum()
         )
-        denominator = denominator.add(past_groups.value_counts().astype(float), fill_value=0.0)
+        past_denominator = past_groups.value_counts().astype(float)
+        numerator = numerator.add(past_numerator, fill_value=0.0)
+        denominator = denominator.add(past_denominator, fill_value=0.0)
     levels = _group_levels(rule, instance, denominator.index)
     records = []
     for group in denominator.index:
@@ -467,6 +470,8 @@ def _check_quota(
                 "sense": rule.sense,
                 "met": met,
                 "missing": max(missing, 0.0),
+                "ytd_numerator": float(past_numerator.get(group, 0.0)),
+                "ytd_denominator": float(past_denominator.get(group, 0.0)),
             }
         )
         if not met:
