@@ -37,6 +37,7 @@ from fluxopt.diagnose import InfeasibleRulesError
 from fluxopt.instance import Instance
 from fluxopt.model.build import build_model
 from fluxopt.problem import build_problem
+from fluxopt.reachable import quota_reachability
 
 INF = float("inf")
 Q1_RULE = "lec-q1-outside-qpv"
@@ -253,3 +254,16 @@ def test_a_hard_quota_that_cannot_be_met_names_the_rule() -> None:
     solved = solve(build([unit("U1")], PEOPLE), hard, scores=MARKS)
     assert solved.first == {"U1": "A2"}
     assert np.isclose(solved.objective, 0.3)
+
+
+def test_reachability_tells_an_unattainable_quota_from_an_accepted_shortfall() -> None:
+    # Nobody in the first quartile: the best reachable share is 0 %, below the 25 % level.
+    unreachable = solve(build([unit("U1")], [applicant("A1")]), QUOTA)
+    [verdict] = quota_reachability(unreachable.allocation, unreachable.report).to_dict("records")
+    assert (verdict["rule"], verdict["group"]) == (Q1_RULE, "E1")
+    assert verdict["best_reachable"] == pytest.approx(0.0)
+    assert not verdict["attainable"]
+    assert verdict["verdict"] == "unattainable: best reachable 0% (target 25%)"
+    # A first-quartile household exists: the quota is met, nothing to explain.
+    reachable = solve(build([unit("U1")], [applicant("A1", income=8000.0), applicant("A2")]), QUOTA)
+    assert quota_reachability(reachable.allocation, reachable.report).empty
