@@ -28,7 +28,7 @@ SMOKE_PRESET = "tiny"
 FULL_PRESETS = ("medium", "large")
 PRESETS = (SMOKE_PRESET, *FULL_PRESETS)
 
-TIME_LIMITS = {"tiny": 10.0, "medium": 60.0, "large": 150.0}
+TIME_LIMITS = {"tiny": 10.0, "medium": 60.0, "large": 120.0}
 """Solver seconds per preset, the same for every MILP strategy (fluxopt, backends, naive)."""
 LP_TIME_LIMITS = {"tiny": 10.0, "medium": 120.0, "large": 240.0}
 """Seconds for the LP relaxation floor."""

@@ -145,9 +145,13 @@ def run_others(names: list[str]) -> dict[str, dict[str, Any]]:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on (no host names)."""
-    import highspy
-    import ortools
-    import pulp
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "?"
 
     return {
         "cores": psutil.cpu_count(logical=True),
@@ -155,9 +159,9 @@ def machine() -> dict[str, Any]:
         "load_average_1min": round(psutil.getloadavg()[0], 2),
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.machine()}",
-        "highspy": getattr(highspy, "__version__", "?"),
-        "ortools": ortools.__version__,
-        "pulp": pulp.__version__,
+        "highspy": installed("highspy"),
+        "ortools": installed("ortools"),
+        "pulp": installed("pulp"),
     }
 
 
