@@ -16,8 +16,11 @@ CBC. The rule families and their meaning are fluxopt's, written the straightforw
   with the band :math:`[\lceil need - tol \rceil, \lfloor need + tol \rfloor]` of whole
   dwellings (the two integers around the need when it holds none), and the same per segment
   with the segment tolerance;
-- quotas per EPCI, residence or batch: :math:`\sum_{p \in g} (m_p - \rho) first_p + s_g \ge
-  \rho D_g - N_g` ("at most": :math:`\le` with :math:`-s_g`); per holder, with a helper per
+- quotas per EPCI, residence or batch, at least: :math:`\sum_{p \in g} (m_p - \rho) first_p
+  - \rho \sum_{u \in g,\ h\ direct} orient_{u,h} + s_g \ge \rho D_g - N_g` (a unit passed
+  to a holder in direct mode is a letting the landlord cannot count in the numerator); at
+  most, :math:`\sum_{p \in g} (m_p - \rho) first_p - s_g \le \rho D_g - N_g`; per holder,
+  with a helper per
   (unit, holder): at least, :math:`c_{u,h} \le orient_{u,h}`, :math:`c_{u,h} \le \sum_{a \in S}
   first_{u,a}` and :math:`\sum_u c_{u,h} - \rho \sum_u orient_{u,h} + s_h \ge \rho D_h - N_h`;
   at most, :math:`c_{u,h} \ge orient_{u,h} + \sum_{a \in S} first_{u,a} - 1`,
@@ -276,6 +279,13 @@ def _group_quota(
             (float(member[p]) - rho) * naive.first[p] for u in units for p in index.pairs_of_unit[u]
         )
         if rule.sense == "at_least":
+            # a unit passed to a direct holder is a letting of the group with no credit
+            counted += pulp.lpSum(
+                -rho * naive.orient[r]
+                for u in units
+                for r in index.rows_of_unit[u]
+                if index.direct[index.row_holder[r]]
+            )
             naive.lp += counted + slack >= rhs, f"{rule.name}_{g}"
         else:
             naive.lp += counted - slack <= rhs, f"{rule.name}_{g}"

@@ -179,7 +179,7 @@ def dask_client(scheduler: str | None, workers: int | None = None) -> Iterator[A
                     n_workers=workers or available_cores(),
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=logging.ERROR,
                 )
             )
