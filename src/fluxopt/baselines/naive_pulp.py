@@ -20,9 +20,9 @@ CBC. The rule families and their meaning are fluxopt's, written the straightforw
   - \rho \sum_{u \in g,\ h\ direct} orient_{u,h} + s_g \ge \rho D_g - N_g` (a unit passed
   to a holder in direct mode is a letting the landlord cannot count in the numerator); at
   most, :math:`\sum_{p \in g} (m_p - \rho) first_p - s_g \le \rho D_g - N_g`; per holder,
-  with a helper per
-  (unit, holder): at least, :math:`c_{u,h} \le orient_{u,h}`, :math:`c_{u,h} \le \sum_{a \in S}
-  first_{u,a}` and :math:`\sum_u c_{u,h} - \rho \sum_u orient_{u,h} + s_h \ge \rho D_h - N_h`;
+  with a helper per (unit, holder): at least, :math:`c_{u,h} \le orient_{u,h}`,
+  :math:`c_{u,h} \le \sum_{a \in S} first_{u,a}` and
+  :math:`\sum_u c_{u,h} - \rho \sum_u orient_{u,h} + s_h \ge \rho D_h - N_h`;
   at most, :math:`c_{u,h} \ge orient_{u,h} + \sum_{a \in S} first_{u,a} - 1`,
   :math:`f_{u,h} \le orient_{u,h}`, :math:`f_{u,h} \le \sum_a first_{u,a}` and
   :math:`\sum_u c_{u,h} - \rho \sum_u f_{u,h} - s_h \le \rho D_h - N_h`;
