@@ -141,11 +141,12 @@ def test_a_sweep_survives_a_worker_killed_mid_run(cluster: Cluster, tmp_path: Pa
     assert list(rows["scenario"]) == [s.name for s in scenarios]
     assert (rows["status"] != "error").all(), rows[["scenario", "status", "error"]]
     assert set(rows["worker_pid"]) <= pids
-    # after the kill, every row comes from the surviving worker
+    # after the kill the surviving worker computes the rest (the killed one may at most have
+    # finished one more task in the instant before it died)
     survivor = (pids - set(killed)).pop()
     late = rows[~rows["scenario"].isin([r["scenario"] for r in rows_before_kill])]
     assert len(late) == 7
-    assert set(late["worker_pid"]) == {survivor}
+    assert (late["worker_pid"] == survivor).sum() >= len(late) - 1
     assert set(rows.loc[rows["kind"] == "simulation", "months"]) == {2}
 
     again = run_sweep(TINY, scenarios, tmp_path / "out", scheduler=cluster.address)
