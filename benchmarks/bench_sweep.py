@@ -32,6 +32,7 @@ import json
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,14 @@ def test_sweep_speedup(benchmark: Any) -> None:
     assert figures["scenarios"] == SCENARIOS
 
 
+STORED = Path(__file__).with_name("sweep-results.json")
+"""Figures of the last stand-alone run, which ``make bench`` reports (the sweep takes about
+15 minutes, beyond the suite's budget)."""
+
+
 if __name__ == "__main__":
     preset = sys.argv[1] if len(sys.argv) > 1 else PRESET
-    print(json.dumps(run(preset), indent=2))
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    figures = {**run(preset), "measured_at": started, "preset": preset}
+    STORED.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))

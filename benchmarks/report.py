@@ -411,10 +411,18 @@ def _others(others: dict[str, Record]) -> list[str]:
     else:
         lines.append(f"- Scoring: {_other_status(scoring)}.")
     sweep = others.get("sweep")
-    if sweep and sweep.get("status") == "done":
+    if sweep and sweep.get("status") in ("done", "stored"):
         f = sweep["figures"]
+        when = (
+            f" measured by its own run (`python benchmarks/bench_sweep.py`) on "
+            f"{f.get('measured_at')}, not in this run"
+            if sweep.get("status") == "stored"
+            else ""
+        )
         lines.append(
-            f"- Sweep (`benchmarks/bench_sweep.py`): {f.get('scenarios')} scenarios, "
+            f"- Sweep (`benchmarks/bench_sweep.py`{when}): {f.get('scenarios')} "
+            f"{f.get('preset', 'medium')} scenarios, each solve limited to "
+            f"{f.get('time_limit')} s, "
             f"sequential {f.get('sequential_s')} s, parallel on {f.get('workers')} workers "
             f"{f.get('parallel_s')} s, speed-up {f.get('speedup')} (target {f.get('target')})."
         )

@@ -131,6 +131,16 @@ def _other_bench(name: str, connection: Any) -> None:
     connection.close()
 
 
+def stored_sweep() -> dict[str, dict[str, Any]]:
+    """The figures of the last stand-alone sweep benchmark, when it has been run."""
+    from benchmarks.bench_sweep import STORED
+
+    if not STORED.exists():
+        return {}
+    figures = json.loads(STORED.read_text(encoding="utf-8"))
+    return {"sweep": {"name": "sweep", "status": "stored", "figures": figures}}
+
+
 def run_others(names: list[str]) -> dict[str, dict[str, Any]]:
     """Figures of the other benchmarks, each in its own worker (30 minutes at most each)."""
     out: dict[str, dict[str, Any]] = {}
@@ -191,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     others: dict[str, dict[str, Any]] = {}
     if not args.no_others:
         others = run_others(["generate", "scoring", *(["sweep"] if args.sweep else [])])
+        if not args.sweep:
+            others.update(stored_sweep())
     meta["wall_seconds"] = round(time.perf_counter() - started, 1)
     meta["generation_seconds"] = generation
     meta["command"] = "python -m benchmarks.run " + " ".join(argv or sys.argv[1:])
