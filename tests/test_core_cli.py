@@ -95,3 +95,26 @@ def test_solve_with_a_month_without_units_is_a_short_error(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "no unit becomes available in 2026-07" in result.output
     assert not (tmp_path / "none").exists()
+
+
+def test_solve_exports_the_built_model_for_another_solver(tmp_path: Path) -> None:
+    import highspy
+
+    model = tmp_path / "model.mps"
+    result = run(
+        "solve",
+        TINY,
+        "--month",
+        "2026-01",
+        "--out",
+        str(tmp_path / "o"),
+        "--export",
+        str(model),
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.readModel(str(model))
+    highs.run()
+    assert highs.getInfo().objective_function_value == pytest.approx(summary["objective"], abs=1e-6)

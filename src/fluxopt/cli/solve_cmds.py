@@ -104,6 +104,13 @@ def write_explanations(
     "applicant_id.",
 )
 @click.option(
+    "--export",
+    "export_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the built model to FILE (.mps or .lp), readable by another solver.",
+)
+@click.option(
     "--price",
     is_flag=True,
     help="Also price each rule family (one more solve per family): objective lost by "
@@ -120,6 +127,7 @@ def solve_cmd(
     mip_gap: float,
     threads: int,
     locks: Path | None,
+    export_path: Path | None,
     price: bool,
 ) -> None:
     """Orient each unit to a holder and shortlist ranked candidates for it.
@@ -149,6 +157,10 @@ def solve_cmd(
             ),
             progress=progress,
         )
+        if export_path is not None:
+            from fluxopt.solvers.export import export_model
+
+            export_model(allocation.model, export_path)
         status.update("verifying")
         report = verify(
             instance,
