@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from fluxopt.candidates import rank_within
 from fluxopt.problem import AllocationProblem, as_chunk
 
 COST_SCALE = 10_000
@@ -112,8 +113,4 @@ def _solve_flow(
     chosen_value = value[flows > 0]
     order = np.lexsort((-chosen_value, graph.unit[chosen]))
     chosen = chosen[order]
-    unit_sorted = graph.unit[chosen]
-    starts = np.flatnonzero(np.r_[True, unit_sorted[1:] != unit_sorted[:-1]])
-    run = np.repeat(starts, np.diff(np.r_[starts, len(chosen)]))
-    rank = np.arange(len(chosen)) - run + 2
-    return chosen, rank.astype(np.int64)
+    return chosen, rank_within(graph.unit[chosen]) + 2

@@ -90,21 +90,21 @@ def prune_chunk(
     limit = np.full(int(chunk.unit.max(initial=-1)) + 1, rule.keep_best, dtype=np.int64)
     if rivals is not None and len(limit):
         limit = limit + rivals[: len(limit)]
-    keep = _rank_within(units_sorted) < limit[units_sorted]
+    keep = rank_within(units_sorted) < limit[units_sorted]
     for pair_class in classes:
         member = pair_class.members(chunk)[order]
         if not member.any():
             continue
         limit = pair_class.keep[units_sorted]
         positions = np.flatnonzero(member)
-        ranks = _rank_within(units_sorted[positions])
+        ranks = rank_within(units_sorted[positions])
         keep[positions[ranks < limit[positions]]] = True
     if forced is not None:
         keep |= forced[order]
     return order[keep]
 
 
-def _rank_within(sorted_groups: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def rank_within(sorted_groups: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Rank of each element within its run of equal values (0 for the first)."""
     n = len(sorted_groups)
     if n == 0:
