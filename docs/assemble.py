@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fluxopt.schema.declaration import reference_markdown
+from fluxopt.rules.reference import data_reference_markdown
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -19,7 +19,7 @@ def assemble() -> str:
         "## Data reference\n\n"
         "An instance folder holds `instance.yaml` and one file per table (CSV, Parquet or "
         "XLSX, mixed freely). This reference is generated from the table declarations "
-        "(`fluxopt schema --markdown`).\n\n" + reference_markdown().strip()
+        "(`fluxopt schema --markdown`).\n\n" + data_reference_markdown().strip()
     )
     return "\n\n".join([*sections, reference]) + "\n"
 

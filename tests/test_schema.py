@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fluxopt.rules.reference import data_reference_markdown
 from fluxopt.schema.checks import check_columns, pandera_schema
 from fluxopt.schema.coerce import empty_column
 from fluxopt.schema.declaration import TABLE_ORDER, reference_markdown, schema
@@ -163,6 +164,6 @@ def test_reference_lists_every_column_and_derived_column() -> None:
 
 
 def test_docs_data_reference_is_generated_from_the_declaration() -> None:
-    assert DOCS.read_text(encoding="utf-8") == reference_markdown(), (
+    assert DOCS.read_text(encoding="utf-8") == data_reference_markdown(), (
         "docs/data-reference.md is stale: run `fluxopt schema --markdown > docs/data-reference.md`"
     )

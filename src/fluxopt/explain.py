@@ -18,7 +18,8 @@ import pandas as pd
 
 from fluxopt.allocate import Allocation, SolveSettings, allocate
 from fluxopt.constraints.ruleset import ConstraintSet
-from fluxopt.problem import applicant_class, evaluate_filter
+from fluxopt.problem import applicant_class
+from fluxopt.rules.filters import filter_mask
 from fluxopt.verify import VerificationReport
 
 
@@ -95,10 +96,10 @@ def _served_rules(
     for rule in problem.rules.active_quotas:
         share = applicant_class(problem.applicants, rule.share, np.zeros(0, dtype=np.int64))
         member = np.where(q1, share.if_q1[a], share.if_not_q1[a])
-        in_scope = evaluate_filter(unit_rows, rule.scope, "units")
+        in_scope = filter_mask(unit_rows, rule.scope, "units")
         if rule.per == "holder" and rule.holders:
             holder_rows = problem.holders.set_index("holder_id").loc[shortlist["holder_id"]]
-            in_scope &= evaluate_filter(holder_rows.reset_index(), rule.holders, "holders")
+            in_scope &= filter_mask(holder_rows.reset_index(), rule.holders, "holders")
         group = {
             "epci": unit_rows["epci"].astype(str).to_numpy(),
             "residence": unit_rows["residence_id"].astype(str).to_numpy(),

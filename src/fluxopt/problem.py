@@ -29,6 +29,7 @@ from fluxopt.constraints.ruleset import ConstraintSet, QuotaRule
 from fluxopt.eligibility import PairChunk, eligible_pairs
 from fluxopt.instance import Instance
 from fluxopt.locktable import read_locks
+from fluxopt.rules.filters import filter_mask
 from fluxopt.schema.problems import FluxoptError, InvalidInputError, Problem
 from fluxopt.ytd import YearToDate
 
@@ -97,7 +98,7 @@ class AllocationProblem:
 
     def unit_mask(self, expression: str) -> npt.NDArray[np.bool_]:
         """Whether each unit matches a unit filter (empty filter: every unit)."""
-        return evaluate_filter(self.units, expression, "units")
+        return filter_mask(self.units, expression, "units")
 
 
 def as_chunk(graph: CandidateGraph) -> PairChunk:
@@ -105,22 +106,6 @@ def as_chunk(graph: CandidateGraph) -> PairChunk:
     return PairChunk(
         graph.unit, graph.applicant, graph.wish_rank, graph.q1, graph.burden, graph.fit
     )
-
-
-def evaluate_filter(frame: pd.DataFrame, expression: str, table: str) -> npt.NDArray[np.bool_]:
-    """Evaluate a pandas filter expression into a boolean array; empty means all rows."""
-    if not expression.strip():
-        return np.ones(len(frame), dtype=bool)
-    try:
-        result = frame.eval(expression, engine="python")
-    except Exception as exc:
-        raise FluxoptError(
-            f"cannot evaluate the {table} filter {expression!r}: {exc}; filters are pandas "
-            f"expressions over the columns {', '.join(map(str, frame.columns))}"
-        ) from exc
-    if isinstance(result, bool | np.bool_):
-        return np.full(len(frame), bool(result))
-    return np.array(pd.Series(result).fillna(False).to_numpy(dtype=bool), dtype=bool)
 
 
 def applicant_class(
@@ -132,8 +117,8 @@ def applicant_class(
     each pair picks the value of its own first-quartile flag.
     """
     frame = applicants.assign(q1=True)
-    if_q1 = evaluate_filter(frame, expression, "applicants")
-    if_not_q1 = evaluate_filter(frame.assign(q1=False), expression, "applicants")
+    if_q1 = filter_mask(frame, expression, "applicants")
+    if_not_q1 = filter_mask(frame.assign(q1=False), expression, "applicants")
     return PairClass(name or expression, if_q1, if_not_q1, keep)
 
 
@@ -321,7 +306,7 @@ def _channel_classes(
     admits: dict[int, PairClass] = {}
     none = np.zeros(0, dtype=np.int64)
     for channel in rules.active_channels:
-        matched = np.flatnonzero(evaluate_filter(holders, channel.holders, "holders"))
+        matched = np.flatnonzero(filter_mask(holders, channel.holders, "holders"))
         if len(matched) == 0:
             continue
         pair_class = applicant_class(applicants, channel.admits, none, channel.name)
@@ -394,7 +379,7 @@ def class_needs(
         ratio = quota.level if at_least else 1.0 - quota.level
         if quota.per == "holder":
             needed = per_unit_max(np.ceil(ratio * volumes) + 1.0)
-            needed = np.where(evaluate_filter(units, quota.scope, "units"), needed, 0.0)
+            needed = np.where(filter_mask(units, quota.scope, "units"), needed, 0.0)
         else:
             needed = np.ceil(ratio * _quota_need(units, quota)) + 1.0
             needed = np.where(_quota_need(units, quota) > 0, needed, 0.0)
@@ -455,7 +440,7 @@ def unit_channel_filters(
 
 def _quota_need(units: pd.DataFrame, quota: QuotaRule) -> npt.NDArray[np.float64]:
     """For each unit, how many units of its group may need the quota's class (0: none)."""
-    in_scope = evaluate_filter(units, quota.scope, "units")
+    in_scope = filter_mask(units, quota.scope, "units")
     if quota.per == "all":
         return np.where(in_scope, float(in_scope.sum()), 0.0)
     key = units["epci" if quota.per == "epci" else "residence_id"].where(in_scope)

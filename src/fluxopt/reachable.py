@@ -23,7 +23,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from fluxopt.allocate import Allocation
-from fluxopt.problem import as_chunk, evaluate_filter
+from fluxopt.problem import as_chunk
+from fluxopt.rules.filters import filter_mask
 from fluxopt.verify import VerificationReport
 
 
@@ -46,7 +47,7 @@ def quota_reachability(allocation: Allocation, report: VerificationReport) -> pd
         rule = rules.get(str(record["rule"]))
         if rule is None:
             continue
-        in_scope = evaluate_filter(problem.units, rule.scope, "units")
+        in_scope = filter_mask(problem.units, rule.scope, "units")
         group = str(record["group"])
         if rule.per == "epci":
             in_group = problem.units["epci"].astype(str).to_numpy() == group

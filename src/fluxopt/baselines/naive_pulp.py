@@ -48,7 +48,8 @@ import pulp
 from fluxopt.constraints.quota import ytd_counts
 from fluxopt.constraints.ruleset import QuotaRule
 from fluxopt.model.build import DIRECT_VALUE_LOSS, fillable_units
-from fluxopt.problem import AllocationProblem, as_chunk, evaluate_filter
+from fluxopt.problem import AllocationProblem, as_chunk
+from fluxopt.rules.filters import filter_mask
 from fluxopt.solvers.base import SolveOptions, Status
 from fluxopt.solvers.cbc import Command, cbc_command, read_bound, run_pulp
 
@@ -260,7 +261,7 @@ def _levels(problem: AllocationProblem, rule: QuotaRule) -> list[float]:
 def _group_quota(
     naive: NaiveModel, problem: AllocationProblem, index: _Index, rule: QuotaRule
 ) -> None:
-    in_scope = evaluate_filter(problem.units, rule.scope, "units").tolist()
+    in_scope = filter_mask(problem.units, rule.scope, "units").tolist()
     column = {"epci": "epci", "residence": "residence_id"}.get(rule.per)
     keys = problem.units[column].astype(str).tolist() if column else ["all"] * problem.num_units
     member = problem.share_mask(rule.share).tolist()
@@ -296,8 +297,8 @@ def _holder_quota(
     naive: NaiveModel, problem: AllocationProblem, index: _Index, rule: QuotaRule
 ) -> None:
     holders = problem.holders
-    chosen = evaluate_filter(holders, rule.holders, "holders").tolist()
-    in_scope = evaluate_filter(problem.units, rule.scope, "units").tolist()
+    chosen = filter_mask(holders, rule.holders, "holders").tolist()
+    in_scope = filter_mask(problem.units, rule.scope, "units").tolist()
     member = problem.share_mask(rule.share).tolist()
     rho = rule.level
     rows_of: dict[int, list[int]] = defaultdict(list)

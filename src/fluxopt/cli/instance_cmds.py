@@ -12,7 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from fluxopt.instance import load_instance, validate_path
-from fluxopt.schema.declaration import reference_markdown, schema
+from fluxopt.rules.reference import data_reference_markdown
+from fluxopt.scenarios.apply import rule_file_problems
+from fluxopt.scenarios.spec import Scenario
+from fluxopt.schema.declaration import schema
 from fluxopt.schema.problems import Problem
 
 console = Console(highlight=False)
@@ -37,9 +40,13 @@ def validate_cmd(path: Path, as_json: bool) -> None:
     """Check an instance folder and list every problem at once.
 
     Each problem names its table, row (1 = first line after the header), column, and a
-    hint. Exits with status 2 when there is any error; warnings alone exit 0.
+    hint; the constraint set named in instance.yaml is read too (each refused filter
+    located by file and key). Exits with status 2 when there is any error; warnings alone
+    exit 0.
     """
     log = validate_path(path)
+    if path.is_dir():
+        log.extend(rule_file_problems(path, [Scenario(name="instance", grid="")]))
     if as_json:
         click.echo(json.dumps([p.as_record() for p in log], ensure_ascii=False, indent=2))
     else:
@@ -78,10 +85,11 @@ def schema_cmd(markdown: bool) -> None:
     """Show the data model of an instance folder: its tables and their columns.
 
     With --markdown, print the data reference (every column with its type, unit,
-    default and description), as in docs/data-reference.md.
+    default and description, then the expression language of grids and rule sets), as in
+    docs/data-reference.md.
     """
     if markdown:
-        click.echo(reference_markdown(), nl=False)
+        click.echo(data_reference_markdown(), nl=False)
         return
     table = Table(title="Tables of an instance folder", show_header=True)
     table.add_column("table")

@@ -36,7 +36,8 @@ from fluxopt.constraints.ruleset import QuotaRule
 from fluxopt.constraints.shortlist import direct_coverage_rows
 from fluxopt.model.blocks import ColumnBlock, ModelBuilder
 from fluxopt.model.variables import Variables, slack_block
-from fluxopt.problem import AllocationProblem, applicant_class, evaluate_filter
+from fluxopt.problem import AllocationProblem, applicant_class
+from fluxopt.rules.filters import filter_mask
 
 
 def group_keys(problem: AllocationProblem, rule: QuotaRule) -> npt.NDArray[np.object_]:
@@ -62,12 +63,12 @@ def ytd_counts(problem: AllocationProblem, rule: QuotaRule, by: str) -> tuple[pd
     if past.empty:
         empty = pd.Series(dtype=np.float64)
         return empty, empty
-    in_scope = evaluate_filter(past, rule.scope, "year-to-date attributions")
+    in_scope = filter_mask(past, rule.scope, "year-to-date attributions")
     if rule.per == "holder" and rule.holders:
         kinds = past.assign(kind=past["holder_kind"], mode="delegated")
-        in_scope &= evaluate_filter(kinds, rule.holders, "holders")
+        in_scope &= filter_mask(kinds, rule.holders, "holders")
     past = past[in_scope]
-    share = evaluate_filter(past, rule.share, "year-to-date attributions")
+    share = filter_mask(past, rule.share, "year-to-date attributions")
     keys = past[by].astype(str) if by != "all" else pd.Series("all", index=past.index)
     numerator = pd.Series(share.astype(np.float64), index=past.index).groupby(keys).sum()
     denominator = keys.value_counts().astype(np.float64)
@@ -81,7 +82,7 @@ def add_quota(
     if rule.per == "holder":
         _add_holder_quota(builder, problem, var, rule)
         return
-    in_scope = evaluate_filter(problem.units, rule.scope, "units")
+    in_scope = filter_mask(problem.units, rule.scope, "units")
     units = np.flatnonzero(in_scope)
     if len(units) == 0:
         return
@@ -144,11 +145,11 @@ def _add_group_rows(
 def _add_holder_quota(
     builder: ModelBuilder, problem: AllocationProblem, var: Variables, rule: QuotaRule
 ) -> None:
-    holder_ok = evaluate_filter(problem.holders, rule.holders, "holders")
+    holder_ok = filter_mask(problem.holders, rule.holders, "holders")
     holder_ok = holder_ok & (problem.holders["mode"].to_numpy() != "direct")
     holders = np.flatnonzero(holder_ok)
     coverage = problem.coverage
-    in_scope = evaluate_filter(problem.units, rule.scope, "units")
+    in_scope = filter_mask(problem.units, rule.scope, "units")
     cov_holder = coverage["holder"].to_numpy(dtype=np.int64)
     cov_unit = coverage["unit"].to_numpy(dtype=np.int64)
     rows = np.flatnonzero(np.isin(cov_holder, holders) & in_scope[cov_unit])

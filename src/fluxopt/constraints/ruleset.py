@@ -2,8 +2,11 @@
 
 A constraint set is a YAML file of ``models/constraints/`` parsed into frozen pydantic
 models that reject unknown keys, so that a misspelt key fails with its location. Filters are
-pandas expressions evaluated with ``DataFrame.eval`` over the unit, applicant or holder
-columns; every entry carries a description and can be switched off.
+expressions of the one expression language of fluxopt (:mod:`fluxopt.rules.expression`),
+checked when the set is read against the declared columns of the table each applies to
+(:mod:`fluxopt.rules.filters`): a refused filter stops the load with the file, the key
+(``families.quotas[0].scope``) and the part at fault, before anything runs. Every entry
+carries a description and can be switched off.
 """
 
 from __future__ import annotations
@@ -12,8 +15,23 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from fluxopt.rules.filters import (
+    APPLICANT_FILTER,
+    HOLDER_FILTER,
+    UNIT_FILTER,
+    FilterKind,
+    filter_problem,
+)
 from fluxopt.schema.problems import FluxoptError, InvalidInputError, Problem
 
 Level = Literal["unfilled", "quota", "flux", "mixity", "segment", "shortlist", "value"]
@@ -23,6 +41,22 @@ class Strict(BaseModel):
     """Base of every rule model: frozen, unknown keys rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+EXPRESSION_ERROR = "expression"
+"""Type of the validation error of a refused filter (its context carries the hint)."""
+
+
+def checked_filter(text: str, kind: FilterKind) -> str:
+    """``text`` when it is a valid filter of its kind; a located validation error otherwise."""
+    problem = filter_problem(text, kind)
+    if problem is not None:
+        raise PydanticCustomError(
+            EXPRESSION_ERROR,
+            "{reason} ({label})",
+            {"reason": problem.message, "label": kind.label, "hint": problem.hint},
+        )
+    return text
 
 
 class Weights(Strict):
@@ -138,6 +172,16 @@ class ChannelRule(Strict):
     holders: str = Field(description="Holder filter, e.g. \"kind == 'state'\".")
     admits: str = Field(description="Applicant filter, e.g. 'priority or dalo'.")
 
+    @field_validator("holders")
+    @classmethod
+    def _holder_filter(cls, text: str) -> str:
+        return checked_filter(text, HOLDER_FILTER)
+
+    @field_validator("admits")
+    @classmethod
+    def _applicant_filter(cls, text: str) -> str:
+        return checked_filter(text, APPLICANT_FILTER)
+
 
 class QuotaRule(Strict):
     """A ratio rule over first-ranked attributions, year-to-date included.
@@ -164,6 +208,21 @@ class QuotaRule(Strict):
     )
     hard: bool = False
     penalty: Level = "quota"
+
+    @field_validator("scope")
+    @classmethod
+    def _unit_filter(cls, text: str) -> str:
+        return checked_filter(text, UNIT_FILTER)
+
+    @field_validator("holders")
+    @classmethod
+    def _holder_filter(cls, text: str) -> str:
+        return checked_filter(text, HOLDER_FILTER)
+
+    @field_validator("share")
+    @classmethod
+    def _applicant_filter(cls, text: str) -> str:
+        return checked_filter(text, APPLICANT_FILTER)
 
     @model_validator(mode="after")
     def _one_direction(self) -> QuotaRule:
@@ -283,15 +342,31 @@ def load_constraint_set(name_or_path: str | Path) -> ConstraintSet:
     try:
         return ConstraintSet.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            Problem(
-                path.name,
-                err["msg"],
-                "remove or rename the key"
-                if err["type"] == "extra_forbidden"
-                else "see the constraint-set reference in the README",
-                column=".".join(str(p) for p in err["loc"]),
-            )
-            for err in exc.errors()
-        ]
-        raise InvalidInputError(f"constraint set {path.name}", problems) from exc
+        raise InvalidInputError(
+            f"constraint set {path.name}", validation_problems(path.name, exc)
+        ) from exc
+
+
+def validation_problems(file: str, exc: ValidationError) -> list[Problem]:
+    """One problem per validation error, keyed by where it is (``families.quotas[0].scope``)."""
+    problems = []
+    for err in exc.errors():
+        if err["type"] == EXPRESSION_ERROR:
+            hint = str((err.get("ctx") or {}).get("hint", ""))
+        elif err["type"] == "extra_forbidden":
+            hint = "remove or rename the key"
+        else:
+            hint = "see the constraint-set reference in the README"
+        problems.append(Problem(file, err["msg"], hint, key=key_path(err["loc"])))
+    return problems
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """A validation location as a key, e.g. ``families.quotas[0].scope``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"

@@ -32,7 +32,7 @@ import pandas as pd
 from fluxopt.constraints.ruleset import ConstraintSet
 from fluxopt.ledger.schema import ATTRIBUTING, OrientationRow, OutcomeRow, ShortlistRow
 from fluxopt.ledger.store import Ledger
-from fluxopt.problem import evaluate_filter
+from fluxopt.rules.filters import filter_mask
 from fluxopt.ytd import ATTRIBUTION_COLUMNS, ORIENTATION_COLUMNS, YearToDate
 
 UNIT_STATES = ("attributed", "returned", "pending")
@@ -158,12 +158,12 @@ def quota_counts(ytd: YearToDate, rules: ConstraintSet) -> pd.DataFrame:
     for rule in rules.active_quotas:
         if past.empty:
             break
-        in_scope = evaluate_filter(past, rule.scope, "attributions")
+        in_scope = filter_mask(past, rule.scope, "attributions")
         if rule.per == "holder" and rule.holders:
             kinds = past.assign(kind=past["holder_kind"], mode="delegated")
-            in_scope &= evaluate_filter(kinds, rule.holders, "holders")
+            in_scope &= filter_mask(kinds, rule.holders, "holders")
         scoped = past[in_scope]
-        member = evaluate_filter(scoped, rule.share, "attributions")
+        member = filter_mask(scoped, rule.share, "attributions")
         key = {"epci": "epci", "holder": "holder_id", "residence": "residence_id"}.get(rule.per)
         groups = scoped[key].astype(str) if key else pd.Series("all", index=scoped.index)
         numerator = pd.Series(member.astype(np.float64), index=scoped.index).groupby(groups).sum()

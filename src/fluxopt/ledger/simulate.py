@@ -29,7 +29,7 @@ from fluxopt.instance import Instance, load_instance
 from fluxopt.ledger.counters import engaged_applicants
 from fluxopt.ledger.schema import OrientationRow, ShortlistRow
 from fluxopt.ledger.store import Ledger
-from fluxopt.problem import evaluate_filter
+from fluxopt.rules.filters import filter_mask
 from fluxopt.schema.problems import FluxoptError
 
 
@@ -133,8 +133,8 @@ def _holder_outcomes(
         admitted = free.copy()
         holder = holders[holders["holder_id"] == holder_id]
         for channel in channels:
-            if evaluate_filter(holder, channel.holders, "holders").any():
-                admitted &= evaluate_filter(applicants, channel.admits, "applicants")
+            if filter_mask(holder, channel.holders, "holders").any():
+                admitted &= filter_mask(applicants, channel.admits, "applicants")
         wishing = admitted & wishes.str.contains(str(commune), regex=False).to_numpy()
         pool = np.flatnonzero(wishing if wishing.any() else admitted)
         if len(pool) == 0:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fluxopt.constraints.ruleset import ConstraintSet
-from fluxopt.problem import evaluate_filter
+from fluxopt.rules.filters import filter_mask
 
 CHANNEL_PHRASES = {
     "state": "State contingent, priority household",
@@ -117,13 +117,11 @@ def _quota_reasons(
     for rule in rules.active_quotas:
         if rule.sense != "at_least":
             continue
-        serves = evaluate_filter(frame, rule.scope, "units") & evaluate_filter(
+        serves = filter_mask(frame, rule.scope, "units") & filter_mask(
             frame, rule.share, "applicants"
         )
         if rule.per == "holder" and rule.holders:
-            chosen = set(
-                holders.loc[evaluate_filter(holders, rule.holders, "holders"), "holder_id"]
-            )
+            chosen = set(holders.loc[filter_mask(holders, rule.holders, "holders"), "holder_id"])
             serves &= frame["holder_id"].isin(chosen).to_numpy()
         key = {"epci": "epci", "holder": "holder_id", "residence": "residence_id"}.get(rule.per)
         where = (
@@ -140,9 +138,9 @@ def _channel_reasons(
 ) -> npt.NDArray[np.object_]:
     out = np.full(len(frame), "", dtype=object)
     for channel in rules.active_channels:
-        chosen = holders[evaluate_filter(holders, channel.holders, "holders")]
+        chosen = holders[filter_mask(holders, channel.holders, "holders")]
         through = frame["holder_id"].isin(set(chosen["holder_id"])).to_numpy()
-        admitted = evaluate_filter(frame, channel.admits, "applicants")
+        admitted = filter_mask(frame, channel.admits, "applicants")
         phrase = frame["holder_kind"].map(CHANNEL_PHRASES).fillna(channel.name).to_numpy(object)
         out = np.where(through & admitted & (out == ""), "holder channel: " + phrase, out)
     return out

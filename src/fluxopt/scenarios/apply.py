@@ -18,20 +18,29 @@ can never produce a rule set the loader would refuse:
 
 A name that the constraint set does not hold (a misspelt quota) raises a
 :class:`~fluxopt.schema.problems.FluxoptError` naming the known ones.
+
+Before any scenario runs, :func:`rule_file_problems` reads every constraint set and grid the
+scenarios name (their own, or the base instance's ``instance.yaml`` ones), so that a rule
+file with a refused expression stops the whole run with its location, not a worker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 from pydantic import ValidationError
 
 from fluxopt.constraints.ruleset import ConstraintSet, load_constraint_set
 from fluxopt.instance import Instance
 from fluxopt.scenarios.spec import Scenario
-from fluxopt.schema.problems import FluxoptError
+from fluxopt.schema.problems import FluxoptError, InvalidInputError, Problem
+
+DEFAULT_CONSTRAINTS = "lec-default"
 
 
 @dataclass(frozen=True)
@@ -141,3 +150,57 @@ def _check_names(kind: str, given: dict[str, Any], known: list[str], set_name: s
             f"unknown {kind} rule(s) {', '.join(map(repr, unknown))} in constraint set "
             f"{set_name!r}; its {kind} rules are: {', '.join(known) or '(none)'}"
         )
+
+
+def instance_yaml(base: Path) -> dict[str, Any]:
+    """The raw mapping of ``<base>/instance.yaml`` (empty when it cannot be read)."""
+    try:
+        raw = yaml.safe_load((base / "instance.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def rule_names(scenario: Scenario, config: dict[str, Any]) -> dict[str, str]:
+    """The constraint set and grid a scenario reads: its own, else the instance's."""
+    return {
+        "constraints": scenario.constraints
+        or str(config.get("constraints") or DEFAULT_CONSTRAINTS),
+        "grid": str(config.get("grid") or "") if scenario.grid is None else scenario.grid,
+    }
+
+
+def rule_file_problems(base: Path, scenarios: Iterable[Scenario]) -> list[Problem]:
+    """Every problem of the constraint sets and grids the scenarios read, each file once.
+
+    A file that cannot be found is left to its scenario, which then fails alone; a file
+    that is invalid (a refused expression, an unknown key) is reported here, with its
+    name and the key of each problem.
+    """
+    from fluxopt.scoring import load_grid
+
+    config = instance_yaml(base)
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for scenario in scenarios:
+        for kind, name in rule_names(scenario, config).items():
+            if not name or (kind, name) in seen:
+                continue
+            seen.add((kind, name))
+            try:
+                if kind == "constraints":
+                    load_constraint_set(name)
+                else:
+                    load_grid(name, base=base)
+            except InvalidInputError as exc:
+                problems.extend(exc.problems)
+            except FluxoptError:
+                continue
+    return problems
+
+
+def check_rule_files(base: Path, scenarios: Iterable[Scenario]) -> None:
+    """Raise one :class:`InvalidInputError` when a rule file of the scenarios is invalid."""
+    problems = rule_file_problems(base, scenarios)
+    if any(p.severity == "error" for p in problems):
+        raise InvalidInputError("the rule files of the scenarios", problems)

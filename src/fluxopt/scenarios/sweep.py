@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from fluxopt import __version__
 from fluxopt.constraints.ruleset import constraints_dir
+from fluxopt.scenarios.apply import check_rule_files, instance_yaml, rule_names
 from fluxopt.scenarios.spec import Scenario
 from fluxopt.scenarios.task import error_message, run_scenario
 
@@ -77,8 +77,13 @@ def run_sweep(
     retries: int = 2,
     on_row: OnRow | None = None,
 ) -> SweepOutcome:
-    """Run every scenario not already in ``out``'s cache; return all rows (module docstring)."""
+    """Run every scenario not already in ``out``'s cache; return all rows (module docstring).
+
+    The constraint sets and grids the scenarios read are checked first: an invalid one
+    raises :class:`~fluxopt.schema.problems.InvalidInputError` before anything is written.
+    """
     base_path = Path(base).resolve()
+    check_rule_files(base_path, scenarios)
     out_path = Path(out)
     cache = out_path / RESULTS_DIR
     cache.mkdir(parents=True, exist_ok=True)
@@ -216,13 +221,8 @@ def scenario_key(scenario: Scenario, base: Path, digest: str) -> str:
 
 def rule_file_digests(scenario: Scenario, base: Path) -> dict[str, str]:
     """sha256 of the constraint-set and grid files the scenario reads (by what it names)."""
-    config = _instance_yaml(base)
-    names = {
-        "constraints": scenario.constraints or str(config.get("constraints") or "lec-default"),
-        "grid": str(config.get("grid") or "") if scenario.grid is None else scenario.grid,
-    }
     out: dict[str, str] = {}
-    for kind, name in names.items():
+    for kind, name in rule_names(scenario, instance_yaml(base)).items():
         if not name:
             continue
         path = _rule_file(kind, name, base)
@@ -245,14 +245,6 @@ def _rule_file(kind: str, name: str, base: Path) -> Path | None:
     if not path.suffix:
         path = constraints_dir() / f"{name}.yaml"
     return path if path.is_file() else None
-
-
-def _instance_yaml(base: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load((base / "instance.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
 
 
 def read_cached(cache: Path, key: str) -> dict[str, Any] | None:

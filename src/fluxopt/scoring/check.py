@@ -8,21 +8,24 @@ Structure: entry names are unique within a scheme; every group a member names is
 a scheme scores something; the ordered block dominates the additive part (its base
 :math:`b` exceeds the additive range :math:`R`, which must be bounded).
 
-Expressions: each parses as a pandas expression (Python syntax, ``and``/``or``/``not``
-allowed), calls only the functions :meth:`pandas.DataFrame.eval` supports, and names only
-known columns: the declared applicant columns, the derived ones, and any extra column of
-the table being scored. An unknown name comes with the closest known names as a hint.
+Expressions: each is read by the one expression language of fluxopt
+(:mod:`fluxopt.rules.expression`: an allow-list of columns, literals, operators and a few
+named functions, never ``eval``) and names only known columns: the declared applicant
+columns, the derived ones, and any extra column of the table being scored. A refused
+expression is reported with the part at fault and its key, ``criteria.<name>.expression``
+(``transfer.`` before it in the transfer scheme); an unknown name comes with the closest
+known names as a hint.
 """
 
 from __future__ import annotations
 
-import ast
 import difflib
 import math
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from fluxopt.rules.expression import ExpressionError, expression_problems, parse_expression
 from fluxopt.schema.declaration import schema
 from fluxopt.schema.problems import ProblemLog
 from fluxopt.scoring.grid import Grid, Scheme
@@ -31,37 +34,7 @@ DERIVED_COLUMNS: tuple[str, ...] = tuple(schema()["applicants"].derived)
 """Applicant columns computed by :func:`fluxopt.derive.derive_applicants` (declared in
 ``tables.yaml`` under ``derived``)."""
 
-EVAL_FUNCTIONS: frozenset[str] = frozenset(
-    {
-        "sin",
-        "cos",
-        "tan",
-        "exp",
-        "log",
-        "expm1",
-        "log1p",
-        "sqrt",
-        "sinh",
-        "cosh",
-        "tanh",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "arccosh",
-        "arcsinh",
-        "arctanh",
-        "abs",
-        "log10",
-        "floor",
-        "ceil",
-        "arctan2",
-    }
-)
-"""Functions a pandas expression may call (:meth:`pandas.DataFrame.eval`)."""
-
 ExpressionKind = Literal["flag", "number"]
-EXAMPLE_FLAG = "household_size >= 4 and rooms_now <= 2"
-EXAMPLE_NUMBER = "housing_cost_now * 12 / annual_income"
 
 
 @dataclass(frozen=True)
@@ -69,14 +42,23 @@ class ExpressionEntry:
     """One expression of a grid, where it sits and what it must give."""
 
     scheme: str
+    section: str
     name: str
     expression: str
     kind: ExpressionKind
 
     @property
     def key(self) -> str:
-        """The entry's name as problems show it (``transfer.<name>`` in the transfer scheme)."""
-        return self.name if self.scheme == "main" else f"{self.scheme}.{self.name}"
+        """Where the expression sits, as problems show it: ``criteria.dalo.expression``.
+
+        Entries of a list are named (``criteria``, ``brackets``, ``ordered.criteria``); the
+        single entries are their section (``wait.expression``); the transfer scheme's keys
+        start with ``transfer.``.
+        """
+        prefix = "" if self.scheme == "main" else f"{self.scheme}."
+        if self.section in ("wait", "refusal"):
+            return f"{prefix}{self.section}.expression"
+        return f"{prefix}{self.section}.{self.name}.expression"
 
 
 def declared_columns() -> tuple[str, ...]:
@@ -88,16 +70,19 @@ def expressions(grid: Grid) -> Iterator[ExpressionEntry]:
     """Every enabled expression of the grid, scheme by scheme, in grid order."""
     for label, scheme in grid.schemes().items():
         for criterion in scheme.ordered.active if scheme.ordered else ():
-            yield ExpressionEntry(label, criterion.name, criterion.expression, "flag")
+            yield ExpressionEntry(
+                label, "ordered.criteria", criterion.name, criterion.expression, "flag"
+            )
         for item in scheme.active_criteria:
-            yield ExpressionEntry(label, item.name, item.expression, "flag")
+            yield ExpressionEntry(label, "criteria", item.name, item.expression, "flag")
         for bracket in scheme.active_brackets:
-            yield ExpressionEntry(label, bracket.name, bracket.expression, "number")
+            yield ExpressionEntry(label, "brackets", bracket.name, bracket.expression, "number")
         if scheme.wait is not None:
-            yield ExpressionEntry(label, scheme.wait.name, scheme.wait.expression, "number")
+            wait = scheme.wait
+            yield ExpressionEntry(label, "wait", wait.name, wait.expression, "number")
         if scheme.scored_refusal is not None:
             refusal = scheme.scored_refusal
-            yield ExpressionEntry(label, refusal.name, refusal.expression, "number")
+            yield ExpressionEntry(label, "refusal", refusal.name, refusal.expression, "number")
 
 
 def check_grid(grid: Grid, log: ProblemLog, columns: Collection[str] | None = None) -> None:
@@ -114,82 +99,19 @@ def check_grid(grid: Grid, log: ProblemLog, columns: Collection[str] | None = No
 
 
 def referenced_names(expression: str) -> set[str]:
-    """Column names an expression refers to (function names and attributes excluded)."""
-    tree = ast.parse(expression.strip(), mode="eval")
-    called = {
-        id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)
-    }  # function position
-    return {
-        node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called
-    }
+    """Column names an expression reads (empty when it is refused)."""
+    try:
+        return set(parse_expression(expression).names)
+    except ExpressionError:
+        return set()
 
 
 def check_expression(
     file: str, entry: ExpressionEntry, known: Collection[str], log: ProblemLog
 ) -> None:
-    """Record the problems of one expression: syntax, unsupported calls, unknown columns."""
-    example = EXAMPLE_FLAG if entry.kind == "flag" else EXAMPLE_NUMBER
-    text = entry.expression.strip()
-    if not text:
-        log.error(
-            file,
-            "expression is empty",
-            f"write a pandas expression such as `{example}`",
-            key=entry.key,
-        )
-        return
-    if "@" in text or "`" in text:
-        log.error(
-            file,
-            f"expression {text!r} uses '@' or backticks",
-            "grids refer to applicant columns by their plain names; local variables and "
-            "quoted names are not supported",
-            key=entry.key,
-        )
-        return
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        where = f" at character {exc.offset}" if exc.offset else ""
-        log.error(
-            file,
-            f"expression {text!r} is not valid{where}: {exc.msg}",
-            f"write a pandas expression such as `{example}` (and, or, not, ==, <=, +, *)",
-            key=entry.key,
-        )
-        return
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id not in EVAL_FUNCTIONS
-        ):
-            log.error(
-                file,
-                f"expression {text!r} calls {node.func.id}(), which pandas expressions "
-                "do not support",
-                "use operators or one of: " + ", ".join(sorted(EVAL_FUNCTIONS)),
-                key=entry.key,
-            )
-    for name in sorted(referenced_names(text)):
-        if name not in known:
-            log.error(
-                file,
-                f"expression {text!r} uses unknown column {name!r}",
-                _unknown_hint(name, known),
-                key=entry.key,
-            )
-
-
-def _unknown_hint(name: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
-    if close:
-        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return (
-        "use an applicant column of the data reference, a derived one ("
-        + ", ".join(DERIVED_COLUMNS)
-        + "), or add the column to the applicants table"
-    )
+    """Record the problems of one expression: its form (the allow-list), unknown columns."""
+    for error in expression_problems(entry.expression, known):
+        log.add(error.problem(file, entry.key))
 
 
 def _check_structure(file: str, label: str, scheme: Scheme, log: ProblemLog) -> None:

@@ -1,8 +1,9 @@
 r"""Vectorised evaluation of a grid over the whole applicant table.
 
-Each expression is evaluated once over the whole table with :meth:`pandas.DataFrame.eval`
-(python engine: the same results with or without numexpr); the points of every entry are
-then computed with numpy on whole columns, never row by row:
+Each expression, checked and compiled once by the expression language of fluxopt
+(:mod:`fluxopt.rules.expression`, never ``eval``), is evaluated once over the whole table,
+column by column as pandas computes them; the points of every entry are then computed with
+numpy on whole columns, never row by row:
 
 - ordered criterion :math:`i`: :math:`w_i \cdot [\text{met}]` (weights from
   :meth:`~fluxopt.scoring.grid.Scheme.ordered_weights`);
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fluxopt.rules.expression import ExpressionError, parse_expression
+from fluxopt.rules.operations import EvaluationError
 from fluxopt.schema.coerce import empty_column
 from fluxopt.schema.declaration import schema
 from fluxopt.schema.problems import FluxoptError, ProblemLog
@@ -163,11 +166,11 @@ def _evaluate(grid: Grid, frame: pd.DataFrame, log: ProblemLog) -> _Values:
         if (entry.expression, entry.kind) in values:
             continue
         try:
-            result = frame.eval(entry.expression, engine="python")
-        except Exception as exc:
+            result = parse_expression(entry.expression).evaluate(frame)
+        except (ExpressionError, EvaluationError) as exc:
             log.error(
                 grid.file,
-                f"expression {entry.expression!r} failed: {type(exc).__name__}: {exc}",
+                f"expression {entry.expression!r} failed: {exc}",
                 "check the column types (text, number, true/false) the expression combines",
                 key=entry.key,
             )
@@ -320,10 +323,7 @@ def _complete(grid: Grid, frame: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     declared = schema()["applicants"].columns
     needed: set[str] = set()
     for entry in expressions(grid):
-        try:
-            needed |= referenced_names(entry.expression)
-        except SyntaxError:
-            continue
+        needed |= referenced_names(entry.expression)
     if grid.transfer is not None:
         needed.add("is_transfer")
     added: dict[str, pd.Series] = {}
@@ -332,20 +332,14 @@ def _complete(grid: Grid, frame: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
             column = empty_column(declared[name], len(frame))
             added[name] = column.set_axis(frame.index)
         elif name in DERIVED_COLUMNS:
+            users = (e.key for e in expressions(grid) if name in referenced_names(e.expression))
             log.error(
                 grid.file,
                 f"column {name!r} is derived and the table does not have it",
                 "score Instance.applicants, which derives it, or add the column",
-                key=next(e.key for e in expressions(grid) if name in _names(e.expression)),
+                key=next(users),
             )
     return frame.assign(**added) if added else frame
-
-
-def _names(expression: str) -> set[str]:
-    try:
-        return referenced_names(expression)
-    except SyntaxError:
-        return set()
 
 
 def _transfer_mask(grid: Grid, frame: pd.DataFrame) -> np.ndarray:

@@ -10,8 +10,8 @@ de gestion de la demande) may define. A scheme combines five kinds of entries:
   :math:`w_i - \sum_{j>i} w_j = b`. The base :math:`b` is larger than the whole range of
   the additive part below (the *tie-break*), hence meeting a higher criterion always
   outranks any combination of lower criteria and tie-break points;
-- **criteria** (:class:`Criterion`): a yes/no pandas expression worth fixed points;
-- **brackets** (:class:`Bracket`): a numeric pandas expression (e.g. the rent burden
+- **criteria** (:class:`Criterion`): a yes/no expression worth fixed points;
+- **brackets** (:class:`Bracket`): a numeric expression (e.g. the rent burden
   ``housing_cost_now * 12 / annual_income``) cut into bands, each worth points;
 - **wait** (:class:`Wait`): points per month of wait (``wait_months``), up to a cap;
 - **refusal** (:class:`Refusal`): points (zero or negative) per suitable offer refused,
@@ -21,8 +21,10 @@ Criteria and brackets may share a **group** (:class:`Group`): in a ``highest`` g
 the highest of its members counts (as in the Paris grid), in a ``sum`` group the members
 add up; either may be capped.
 
-Every expression is a pandas expression (:meth:`pandas.DataFrame.eval`) over applicant
-columns, never a home-made language; :mod:`fluxopt.scoring.check` validates them.
+Every expression is written in the one expression language of fluxopt (the familiar pandas
+filter syntax, checked against an allow-list and never handed to ``eval``; see
+:mod:`fluxopt.rules.expression`) over applicant columns; :mod:`fluxopt.scoring.check`
+validates them.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class OrderedCriterion(_Strict):
     """A yes/no criterion of an ordered block; its weight comes from its rank."""
 
     name: str = Field(pattern=NAME_PATTERN, description="Name of the criterion.")
-    expression: str = Field(description="Pandas expression giving true when the criterion is met.")
+    expression: str = Field(description="Expression giving true when the criterion is met.")
     description: str = Field(default="", description="What the criterion means, for applicants.")
     enabled: bool = Field(default=True, description="False switches the criterion off.")
 
@@ -82,7 +84,7 @@ class Criterion(_Strict):
     """A yes/no criterion worth fixed points when its expression is true."""
 
     name: str = Field(pattern=NAME_PATTERN, description="Name of the criterion.")
-    expression: str = Field(description="Pandas expression giving true when the criterion is met.")
+    expression: str = Field(description="Expression giving true when the criterion is met.")
     points: float = Field(description="Points when met (may be negative).")
     description: str = Field(default="", description="What the criterion means, for applicants.")
     group: str | None = Field(default=None, description="Group the criterion belongs to.")
@@ -126,7 +128,7 @@ class Bracket(_Strict):
     """
 
     name: str = Field(pattern=NAME_PATTERN, description="Name of the bracket.")
-    expression: str = Field(description="Pandas expression giving a number.")
+    expression: str = Field(description="Expression giving a number.")
     bands: tuple[Band, ...] = Field(min_length=1)
     description: str = Field(default="", description="What the bracket measures, for applicants.")
     group: str | None = Field(default=None, description="Group the bracket belongs to.")

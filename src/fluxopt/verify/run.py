@@ -10,6 +10,7 @@ import pandas as pd
 
 from fluxopt.constraints.ruleset import ConstraintSet, QuotaRule
 from fluxopt.instance import Instance
+from fluxopt.rules.filters import filter_mask
 from fluxopt.verify.eligibility import pair_problems
 from fluxopt.verify.report import Finding, VerificationReport
 from fluxopt.ytd import YearToDate
@@ -255,7 +256,7 @@ def _check_eligibility(
 
 
 def _admits(frame: pd.DataFrame, expression: str) -> np.ndarray:
-    return np.asarray(frame.eval(expression, engine="python"), dtype=bool)
+    return filter_mask(frame, expression, "verified")
 
 
 def _check_channels(
@@ -502,6 +503,6 @@ def _group_levels(rule: QuotaRule, instance: Instance, groups: pd.Index) -> dict
 
 
 def _mask(frame: pd.DataFrame, expression: str) -> np.ndarray:
-    if not expression.strip() or frame.empty:
+    if frame.empty:
         return np.ones(len(frame), dtype=bool)
-    return np.asarray(pd.Series(frame.eval(expression, engine="python")).fillna(False), dtype=bool)
+    return filter_mask(frame, expression, "verified")
