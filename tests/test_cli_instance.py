@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import rewrite_table
 from fluxopt.cli.app import cli
-from fluxopt.schema.declaration import reference_markdown
+from fluxopt.rules.reference import data_reference_markdown
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -112,7 +112,8 @@ def test_summary_of_an_invalid_folder_runs_nothing(hand_instance_dir: Path) -> N
 def test_schema_markdown_prints_the_data_reference() -> None:
     code, output = invoke("schema", "--markdown")
     assert code == 0
-    assert output == reference_markdown()
+    assert output == data_reference_markdown()
+    assert "#### Expressions (grid criteria and rule filters)" in output
 
 
 def test_schema_lists_the_tables() -> None:
