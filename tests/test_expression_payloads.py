@@ -211,6 +211,9 @@ def test_grids_refuse_the_same_classes_with_the_same_message(
 
 
 def test_the_verifier_refuses_a_local_variable_without_a_traceback(tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    solved = run("solve", TINY, "--month", "2026-01", "--out", batch, "--time-limit", "10")
+    assert solved.exit_code == 0, solved.output
     rules = tmp_path / "channel.yaml"
     rules.write_text(
         yaml.safe_dump(
@@ -223,7 +226,5 @@ def test_the_verifier_refuses_a_local_variable_without_a_traceback(tmp_path: Pat
         ),
         encoding="utf-8",
     )
-    batch = tmp_path / "batch"
-    batch.mkdir()
-    result = run("verify", TINY, batch, "--constraints", rules)
+    result = run("verify", TINY, batch, "--month", "2026-01", "--constraints", rules)
     refused(result, "channel.yaml, families.channels[0].holders", "'@'")
