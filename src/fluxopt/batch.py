@@ -47,7 +47,7 @@ from fluxopt.report.notices import write_notices
 from fluxopt.report.summary import BatchFacts, batch_summary, flux_trajectory, quota_table
 from fluxopt.report.tables import candidate_table, default_breakdown, unit_table
 from fluxopt.schema.declaration import TABLE_ORDER
-from fluxopt.schema.problems import FluxoptError
+from fluxopt.schema.problems import FluxoptError, ViolationsError
 from fluxopt.verify import VerificationReport, verify
 from fluxopt.ytd import YearToDate
 
@@ -240,7 +240,7 @@ def solve_batch(
     timings.update(allocation.timings)
     timings["verify"] = time.perf_counter() - tick
     if not report.ok:
-        raise FluxoptError(
+        raise ViolationsError(
             f"the verifier found {len(report.violations)} broken hard rule(s) in the batch "
             f"of {plan.month}; nothing was recorded:\n{report.text(limit=20)}"
         )

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from fluxopt.cells import neutralise_frame
 from fluxopt.config import InstanceConfig, table_file
 from fluxopt.derive import derive_applicants, derive_units
 from fluxopt.schema.checks import (
@@ -28,6 +29,7 @@ from fluxopt.schema.checks import (
     check_table_present,
 )
 from fluxopt.schema.coerce import READERS, coerce_table, read_raw
+from fluxopt.schema.csvfile import UnknownEncodingError
 from fluxopt.schema.declaration import TABLE_ORDER, schema
 from fluxopt.schema.problems import InvalidInputError, Problem, ProblemLog
 
@@ -158,7 +160,11 @@ class Instance:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write one table in the format its suffix names, in a form that reads back equal."""
+    """Write one table in the format its suffix names, in a form that reads back equal.
+
+    Text cells of CSV and XLSX files are neutralised (:mod:`fluxopt.cells`); reading the
+    table back removes the quote prefix again.
+    """
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         frame.to_parquet(path, index=False)
@@ -176,6 +182,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
             out[column] = out[column].where(series.notna(), None)
         elif pd.api.types.is_bool_dtype(series) and suffix == ".csv":
             out[column] = series.map({True: "true", False: "false"}).astype(object)
+    out = neutralise_frame(out)
     if suffix == ".csv":
         out.to_csv(path, index=False, lineterminator="\n")
     else:
@@ -286,11 +293,12 @@ def _read_tables(folder: Path, files: dict[str, str], log: ProblemLog) -> dict[s
             raw = pd.DataFrame(columns=list(spec.required_columns))
         else:
             try:
-                raw = read_raw(path)
-            except UnicodeDecodeError as exc:
+                raw = read_raw(path, log, name)
+            except (UnicodeDecodeError, UnknownEncodingError) as exc:
+                reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
                 log.error(
                     name,
-                    f"cannot read {path.name}: it is not UTF-8 text ({exc.reason})",
+                    f"cannot read {path.name}: it is not text in a known encoding ({reason})",
                     "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)",
                 )
                 continue

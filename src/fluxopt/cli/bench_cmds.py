@@ -13,6 +13,9 @@ from rich.table import Table
 
 from fluxopt.allocate import SolveSettings
 from fluxopt.baselines import STRATEGIES, StrategyResult, run_strategy
+from fluxopt.cells import write_csv
+from fluxopt.cli.exits import ExitCode
+from fluxopt.cli.options import OUTPUT_FOLDER, time_limit_option
 from fluxopt.constraints.ruleset import load_constraint_set
 from fluxopt.instance import Instance, load_instance
 from fluxopt.verify import VerificationReport, verify
@@ -36,12 +39,12 @@ console = Console(highlight=False)
 @click.option(
     "--out",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FOLDER,
     required=True,
     help="Folder for orientation.csv, shortlist.csv, summary.json, verification.txt.",
 )
 @click.option("--solver", default="highs", show_default=True, help="Backend of fluxopt.")
-@click.option("--time-limit", default=60.0, show_default=True, help="Seconds for a solver.")
+@time_limit_option(60.0, "Seconds for a solver.")
 @click.option("--gap", "mip_gap", default=1e-3, show_default=True, help="Relative gap.")
 def baseline_cmd(
     instance_path: Path,
@@ -73,7 +76,7 @@ def baseline_cmd(
         )
     if result.decisions is None:
         console.print(f"[bold red]{strategy} found no solution[/]: {result.message}")
-        sys.exit(1)
+        sys.exit(ExitCode.UNEXPECTED)
     report = verify(
         instance, rules, result.decisions.orientation, result.decisions.shortlist, month=month
     )
@@ -82,7 +85,7 @@ def baseline_cmd(
     console.print(f"decisions written to [bold]{out}[/]")
     if not report.ok:
         console.print(f"[bold red]{len(report.violations)} hard rule(s) broken[/]")
-        sys.exit(3)
+        sys.exit(ExitCode.VIOLATIONS)
 
 
 def grid_scores(instance: Instance, grid: str | None) -> pd.Series | None:
@@ -99,8 +102,8 @@ def write_result(folder: Path, result: StrategyResult, report: VerificationRepor
     """Write the decision tables, a JSON summary and the verification report."""
     assert result.decisions is not None
     folder.mkdir(parents=True, exist_ok=True)
-    result.decisions.orientation.to_csv(folder / "orientation.csv", index=False)
-    result.decisions.shortlist.to_csv(folder / "shortlist.csv", index=False)
+    write_csv(result.decisions.orientation, folder / "orientation.csv")
+    write_csv(result.decisions.shortlist, folder / "shortlist.csv")
     quotas = report.quotas
     summary = {
         "strategy": result.strategy,

@@ -13,6 +13,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from fluxopt.cells import write_csv as write_table_csv
+from fluxopt.cli.options import OUTPUT_FILE
 from fluxopt.flux import METHODS, compare_methods, plan_table, trajectory
 from fluxopt.flux.targets import YTD_COLUMNS
 from fluxopt.instance import load_instance
@@ -47,7 +49,7 @@ def read_ytd(path: Path | None) -> pd.DataFrame | None:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a result table as CSV (floats rounded to 6 decimals)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.round(6).to_csv(path, index=False, lineterminator="\n")
+    write_table_csv(frame.round(6), path)
 
 
 def _cell(value: object, kind: str) -> str:
@@ -97,7 +99,7 @@ def flux_group() -> None:
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write the plan as CSV.",
 )
 def plan_cmd(
@@ -164,7 +166,7 @@ def plan_cmd(
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write the comparison as CSV.",
 )
 def compare_cmd(instance_path: Path, horizon: float, reference: str, csv_path: Path | None) -> None:
@@ -197,7 +199,7 @@ def compare_cmd(instance_path: Path, horizon: float, reference: str, csv_path: P
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write the trajectory as CSV.",
 )
 def trajectory_cmd(

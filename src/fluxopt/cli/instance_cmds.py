@@ -11,13 +11,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fluxopt.cli.exits import ExitCode
 from fluxopt.instance import load_instance, validate_path
 from fluxopt.schema.declaration import reference_markdown, schema
 from fluxopt.schema.problems import Problem
 
 console = Console(highlight=False)
-
-EXIT_INVALID = 2
 
 
 def _problem_line(problem: Problem) -> str:
@@ -52,7 +51,7 @@ def validate_cmd(path: Path, as_json: bool) -> None:
             soft_wrap=True,
         )
     if log.errors:
-        sys.exit(EXIT_INVALID)
+        sys.exit(ExitCode.INVALID)
 
 
 @click.command("summary")

@@ -10,6 +10,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from fluxopt.cells import write_csv
+from fluxopt.cli.options import OUTPUT_FOLDER
 from fluxopt.instance import Instance, load_instance
 from fluxopt.schema.problems import FluxoptError
 from fluxopt.scoring import Grid, Scores, Statement, load_grid, score, statement
@@ -40,7 +42,7 @@ def grid_for(instance: Instance, grid_name: str | None) -> Grid:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OUTPUT_FOLDER,
     help="Write scores.csv, breakdown.csv and missing.csv to this folder.",
 )
 @click.option("--applicant", "applicant_id", help="Print the statement of one applicant.")
@@ -86,8 +88,8 @@ def write_scores(scores: Scores, out_dir: Path) -> list[Path]:
         }
     )
     paths = [out_dir / "scores.csv", out_dir / "breakdown.csv", out_dir / "missing.csv"]
-    totals.to_csv(paths[0], index_label="applicant_id", lineterminator="\n")
-    scores.breakdown.to_csv(paths[1], index_label="applicant_id", lineterminator="\n")
+    write_csv(totals, paths[0], index=True, index_label="applicant_id")
+    write_csv(scores.breakdown, paths[1], index=True, index_label="applicant_id")
     rows, entries = np.nonzero(scores.missing.to_numpy())
     pairs = pd.DataFrame(
         {
@@ -95,7 +97,7 @@ def write_scores(scores: Scores, out_dir: Path) -> list[Path]:
             "entry": scores.missing.columns.to_numpy()[entries],
         }
     )
-    pairs.to_csv(paths[2], index=False, lineterminator="\n")
+    write_csv(pairs, paths[2])
     return paths
 
 

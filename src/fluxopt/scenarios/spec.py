@@ -133,7 +133,9 @@ class Scenario(Strict):
         description="Batch month (default: every unit of the instance); not for simulations.",
     )
     solver: str = "highs"
-    time_limit: float = Field(default=30.0, gt=0, description="Seconds per solve.")
+    time_limit: float = Field(
+        default=30.0, gt=0, allow_inf_nan=False, description="Seconds per solve (finite, > 0)."
+    )
     mip_gap: float = Field(default=1e-3, ge=0, le=1)
     simulate: SimulationSpec | None = None
 
