@@ -31,6 +31,7 @@ from fluxopt.schema.checks import (
 from fluxopt.schema.coerce import READERS, coerce_table, read_raw
 from fluxopt.schema.csvfile import UnknownEncodingError
 from fluxopt.schema.declaration import TABLE_ORDER, schema
+from fluxopt.schema.paths import escapes, looks_like_path, path_problem
 from fluxopt.schema.problems import InvalidInputError, Problem, ProblemLog
 
 TableFormat = Literal["csv", "parquet", "xlsx"]
@@ -220,8 +221,16 @@ def read_config(folder: Path, log: ProblemLog) -> tuple[InstanceConfig | None, d
         if isinstance(declared, dict)
         else {}
     )
+    escaping = _escaping_paths(folder, raw, files)
+    for key, text in escaping.items():
+        log.error(
+            CONFIG_FILE,
+            f"key {key}: {text!r} leads outside the instance folder (a symbolic link)",
+            "copy the file into the instance folder",
+            key=key,
+        )
     try:
-        return InstanceConfig.model_validate(raw), files
+        config = InstanceConfig.model_validate(raw)
     except ValidationError as exc:
         for err in exc.errors():
             loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
@@ -232,6 +241,17 @@ def read_config(folder: Path, log: ProblemLog) -> tuple[InstanceConfig | None, d
             )
             log.error(CONFIG_FILE, f"key {loc}: {err['msg']}", hint, key=loc)
         return None, files
+    return (None if escaping else config), files
+
+
+def _escaping_paths(folder: Path, raw: dict[str, object], files: dict[str, str]) -> dict[str, str]:
+    """The paths of ``instance.yaml`` that resolve outside the folder, by key."""
+    named = {f"tables.{table}": file for table, file in files.items() if path_problem(file) is None}
+    for key in ("grid", "constraints"):
+        value = raw.get(key)
+        if isinstance(value, str) and looks_like_path(value) and path_problem(value) is None:
+            named[key] = value
+    return {key: text for key, text in named.items() if escapes(folder, text)}
 
 
 def load_instance(path: Path | str) -> Instance:
@@ -284,7 +304,16 @@ def _read_tables(folder: Path, files: dict[str, str], log: ProblemLog) -> dict[s
     """Read and coerce every table; a missing or unreadable file is reported and skipped."""
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in schema().items():
+        if name in files and (path_problem(files[name]) or escapes(folder, files[name])):
+            continue  # refused in instance.yaml (reported there): never read
         path = table_file(folder, name, files)
+        if path is not None and name not in files and escapes(folder, path.name):
+            log.error(
+                name,
+                f"file {path.name} leads outside the instance folder (a symbolic link)",
+                "copy the file into the instance folder",
+            )
+            continue
         if path is None or not path.is_file():
             if spec.required:
                 shown = path.name if path is not None else f"{name}.csv (or .parquet, .xlsx)"
@@ -295,10 +324,14 @@ def _read_tables(folder: Path, files: dict[str, str], log: ProblemLog) -> dict[s
             try:
                 raw = read_raw(path, log, name)
             except (UnicodeDecodeError, UnknownEncodingError) as exc:
-                reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+                reason = (
+                    f"it is not text in a known encoding ({exc.reason})"
+                    if isinstance(exc, UnicodeDecodeError)
+                    else str(exc)
+                )
                 log.error(
                     name,
-                    f"cannot read {path.name}: it is not text in a known encoding ({reason})",
+                    f"cannot read {path.name}: {reason}",
                     "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)",
                 )
                 continue

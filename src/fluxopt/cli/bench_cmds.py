@@ -15,9 +15,10 @@ from fluxopt.allocate import SolveSettings
 from fluxopt.baselines import STRATEGIES, StrategyResult, run_strategy
 from fluxopt.cells import write_csv
 from fluxopt.cli.exits import ExitCode
+from fluxopt.cli.loading import load_reported
 from fluxopt.cli.options import OUTPUT_FOLDER, time_limit_option
 from fluxopt.constraints.ruleset import load_constraint_set
-from fluxopt.instance import Instance, load_instance
+from fluxopt.instance import Instance
 from fluxopt.verify import VerificationReport, verify
 
 console = Console(highlight=False)
@@ -63,7 +64,7 @@ def baseline_cmd(
     independently, measures them with fluxopt's objective and writes the decision tables
     to OUT. Exits with status 3 if the verifier finds a broken hard rule.
     """
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     rules = load_constraint_set(constraints or instance.config.constraints)
     with console.status(f"running {strategy}"):
         result = run_strategy(

@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from fluxopt.cli.exits import ExitCode
-from fluxopt.instance import load_instance, validate_path
+from fluxopt.cli.loading import load_reported
+from fluxopt.instance import validate_path
 from fluxopt.schema.declaration import reference_markdown, schema
 from fluxopt.schema.problems import Problem
 
@@ -61,7 +62,7 @@ def summary_cmd(path: Path) -> None:
 
     An invalid instance is reported as by 'fluxopt validate' (exit status 2).
     """
-    instance = load_instance(path)
+    instance = load_reported(path)
     table = Table(title=f"Instance {escape(instance.name)}", show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")

@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from fluxopt.cells import write_csv
+from fluxopt.cli.loading import load_reported
 from fluxopt.cli.options import OUTPUT_FOLDER
-from fluxopt.instance import Instance, load_instance
+from fluxopt.instance import Instance
 from fluxopt.schema.problems import FluxoptError
 from fluxopt.scoring import Grid, Scores, Statement, load_grid, score, statement
 from fluxopt.scoring.check import declared_columns
@@ -62,7 +63,7 @@ def score_cmd(
     demands (same EPCI and typology), average wait of comparable attributions, priority
     and refusal consequence.
     """
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     grid = grid_for(instance, grid_name)
     scores = score(grid, instance.applicants)
     if applicant_id is not None:

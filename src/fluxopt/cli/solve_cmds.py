@@ -14,10 +14,11 @@ from rich.table import Table
 from fluxopt.allocate import Allocation, SolveSettings, allocate
 from fluxopt.cells import write_csv
 from fluxopt.cli.exits import ExitCode
+from fluxopt.cli.loading import load_reported
 from fluxopt.cli.options import OUTPUT_FILE, OUTPUT_FOLDER, time_limit_option
 from fluxopt.constraints.ruleset import load_constraint_set
 from fluxopt.explain import candidate_reasons, rule_prices, rule_table
-from fluxopt.instance import Instance, load_instance
+from fluxopt.instance import Instance
 from fluxopt.outcome import read_decisions, summarise, write_decisions
 from fluxopt.reachable import quota_reachability
 from fluxopt.verify import VerificationReport, verify
@@ -140,7 +141,7 @@ def solve_cmd(
     decision tables to OUT. Exits with status 3 if the verifier finds a broken hard rule.
     """
     started = time.perf_counter()
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     rules = load_constraint_set(constraints or instance.config.constraints)
     lock_table = pd.read_csv(locks, dtype=str) if locks else None
     with console.status("scoring applicants") as status:
@@ -261,7 +262,7 @@ def verify_cmd(
     and the instance alone, and lists each violation and shortfall. Exits with status 3
     when a hard rule is broken.
     """
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     rules = load_constraint_set(constraints or instance.config.constraints)
     decisions = read_decisions(batch)
     report = verify(instance, rules, decisions.orientation, decisions.shortlist, month=month)

@@ -45,6 +45,7 @@ from pydantic import (
 )
 
 from fluxopt.constraints.ruleset import Level
+from fluxopt.schema.paths import looks_like_path, name_problem, path_problem
 from fluxopt.schema.problems import InvalidInputError, Problem
 
 Method = Literal["stock_share", "turnover_weighted", "unique_rights", "negotiated"]
@@ -218,6 +219,14 @@ class SweepFile(Strict):
     scenarios: tuple[dict[str, Any], ...] = ()
     product: Product | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_plain(cls, name: str) -> str:
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(f"the name {problem} (it names the folder sweep-<name>)")
+        return name
+
 
 def load_sweep(path: Path | str) -> tuple[SweepFile, tuple[Scenario, ...]]:
     """Read a sweep file and expand it into scenarios; raise once with every problem."""
@@ -263,10 +272,37 @@ def expand(sweep: SweepFile, where: str = "sweep") -> tuple[list[Scenario], list
     problems: list[Problem] = []
     for location, entry in entries_of(sweep):
         try:
-            scenarios.append(Scenario.model_validate(entry))
+            scenario = Scenario.model_validate(entry)
         except ValidationError as exc:
             problems.extend(_problems(where, exc, prefix=location))
+            continue
+        outside = rule_paths_outside(scenario, where, location)
+        problems.extend(outside)
+        if not outside:
+            scenarios.append(scenario)
     return scenarios, problems
+
+
+def rule_paths_outside(scenario: Scenario, where: str, location: str) -> list[Problem]:
+    """A grid or constraint-set path of a sweep file that is absolute or climbs out (``..``).
+
+    Paths a sweep file names stay relative and inside (:mod:`fluxopt.schema.paths`); a
+    path typed on the command line is the user's own and is not checked here.
+    """
+    problems = []
+    for key in ("constraints", "grid"):
+        value = getattr(scenario, key)
+        problem = path_problem(value) if value and looks_like_path(value) else None
+        if problem:
+            problems.append(
+                Problem(
+                    where,
+                    f"{key}: {problem}",
+                    "name a bundled grid or constraint set, or a relative path without ..",
+                    key=location,
+                )
+            )
+    return problems
 
 
 def entries_of(sweep: SweepFile) -> list[tuple[str, dict[str, Any]]]:
