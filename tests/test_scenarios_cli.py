@@ -90,5 +90,5 @@ def test_price_refuses_bad_levels(tmp_path: Path) -> None:
     code, output = invoke(
         "price", str(TINY), "--quota", "x", "--levels", "0.2,high", "-o", str(tmp_path)
     )
-    assert code == 1
+    assert code == 2
     assert "--levels" in output

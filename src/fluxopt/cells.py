@@ -59,19 +59,38 @@ def restore(value: Any) -> Any:
     return value
 
 
-def _map_texts(series: pd.Series, function: Any) -> pd.Series:
-    """Apply ``function`` to the text cells of a column; other columns are returned as is."""
+def _candidates(series: pd.Series, prefixes: tuple[str, ...]) -> np.ndarray:
+    """Positions of the text cells that start with one of ``prefixes`` (vectorised)."""
+    try:
+        starts = series.str.startswith(prefixes)
+    except AttributeError:  # not a column of text: look at each cell
+        starts = series.map(lambda v: isinstance(v, str) and v.startswith(prefixes))
+    return np.flatnonzero(starts.to_numpy(dtype=bool, na_value=False))
+
+
+def _map_texts(series: pd.Series, function: Any, prefixes: tuple[str, ...]) -> pd.Series:
+    """Apply ``function`` to the text cells of a column that may need it.
+
+    Only cells starting with one of ``prefixes`` are candidates (found with vectorised
+    string operations); other columns and cells are returned as they are.
+    """
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         return series
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return series
-    texts = series.map(lambda v: isinstance(v, str), na_action="ignore")
-    mask = texts.fillna(False).to_numpy(dtype=bool)
-    if not mask.any():
+    candidates = _candidates(series, prefixes)
+    if len(candidates) == 0:
         return series
     values = series.to_numpy(dtype=object, copy=True)
-    values[mask] = [function(v) for v in values[mask]]
-    if not np.any(values[mask] != series.to_numpy(dtype=object)[mask]):
+    changed = False
+    for position in candidates:
+        value = values[position]
+        if isinstance(value, str):
+            mapped = function(value)
+            if mapped is not value:
+                values[position] = mapped
+                changed = True
+    if not changed:
         return series
     return pd.Series(values, index=series.index, name=series.name, dtype=object)
 
@@ -81,16 +100,18 @@ def _map_labels(labels: pd.Index, function: Any) -> pd.Index:
         return pd.MultiIndex.from_tuples(
             [tuple(function(part) for part in label) for label in labels], names=labels.names
         )
-    if not any(isinstance(label, str) for label in labels):
+    if pd.api.types.is_numeric_dtype(labels.dtype) or not any(
+        isinstance(label, str) for label in labels
+    ):
         return labels
     return pd.Index([function(label) for label in labels], name=function(labels.name))
 
 
-def _map_frame(frame: pd.DataFrame, function: Any) -> pd.DataFrame:
+def _map_frame(frame: pd.DataFrame, function: Any, prefixes: tuple[str, ...]) -> pd.DataFrame:
     out = frame.copy()
     for position in range(frame.shape[1]):
         column = frame.iloc[:, position]
-        mapped = _map_texts(column, function)
+        mapped = _map_texts(column, function, prefixes)
         if mapped is not column:
             out.isetitem(position, mapped.to_numpy(dtype=object))
     out.columns = _map_labels(frame.columns, function)
@@ -99,14 +120,14 @@ def _map_frame(frame: pd.DataFrame, function: Any) -> pd.DataFrame:
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells, column names and index labels are neutralised."""
-    out = _map_frame(frame, neutralise)
+    out = _map_frame(frame, neutralise, (*FORMULA_STARTS, QUOTE))
     out.index = _map_labels(frame.index, neutralise)
     return out
 
 
 def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A table read from a file fluxopt wrote, with the quote prefixes it added removed."""
-    return _map_frame(frame, restore)
+    return _map_frame(frame, restore, (QUOTE,))
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, index: bool = False, **options: Any) -> Path:

@@ -18,7 +18,7 @@ from fluxopt.cli.loading import load_reported
 from fluxopt.cli.options import OUTPUT_FILE, OUTPUT_FOLDER, time_limit_option
 from fluxopt.constraints.ruleset import load_constraint_set
 from fluxopt.explain import candidate_reasons, rule_prices, rule_table
-from fluxopt.instance import Instance
+from fluxopt.instance import Instance, load_instance
 from fluxopt.outcome import read_decisions, summarise, write_decisions
 from fluxopt.reachable import quota_reachability
 from fluxopt.verify import VerificationReport, verify
@@ -262,7 +262,7 @@ def verify_cmd(
     and the instance alone, and lists each violation and shortfall. Exits with status 3
     when a hard rule is broken.
     """
-    instance = load_reported(instance_path)
+    instance = load_instance(instance_path)
     rules = load_constraint_set(constraints or instance.config.constraints)
     decisions = read_decisions(batch)
     report = verify(instance, rules, decisions.orientation, decisions.shortlist, month=month)
