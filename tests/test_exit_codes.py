@@ -224,6 +224,17 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path: Path) -> None:
     assert "Traceback" not in output
 
 
+def wait_for_port(port: int, seconds: float = 60.0) -> None:
+    """Wait until something listens on the local port."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"nothing listens on port {port} after {seconds} s")
+
+
 @pytest.mark.dask
 @pytest.mark.timeout(240)
 def test_a_lost_scheduler_ends_the_sweep_with_status_4(tmp_path: Path) -> None:
@@ -242,6 +253,7 @@ def test_a_lost_scheduler_ends_the_sweep_with_status_4(tmp_path: Path) -> None:
     out = tmp_path / "o"
     sweep = tmp_path / "s.yaml"
     sweep.write_text(SWEEP, encoding="utf-8")
+    wait_for_port(port)
 
     def kill_after_first_result() -> None:
         deadline = time.monotonic() + 200
@@ -254,7 +266,7 @@ def test_a_lost_scheduler_ends_the_sweep_with_status_4(tmp_path: Path) -> None:
     killer = threading.Thread(target=kill_after_first_result, daemon=True)
     try:
         killer.start()
-        with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
+        with dask.config.set({"distributed.comm.timeouts.connect": "10s"}):
             code, output = invoke("sweep", str(TINY), str(sweep), "-o", str(out),
                                   "--scheduler", address)  # fmt: skip
     finally:
