@@ -170,11 +170,13 @@ def test_score_flux_and_sweep_tables_hold_no_formula(planted: Path, tmp_path: Pa
     assert quoted(HOLDER_PAYLOAD) in assert_csv_neutral(plan)
     sweep = tmp_path / "s.yaml"
     sweep.write_text(
-        "name: s\nscenarios:\n  - {name: '=HYPERLINK(\"http://x\",\"y\")', time_limit: 10}\n",
+        'name: s\nscenarios:\n  - {name: \'=HYPERLINK("http://x","y")\', time_limit: 10}\n',
         encoding="utf-8",
     )
     out = tmp_path / "sweep"
-    code, output = invoke("sweep", str(planted), str(sweep), "-o", str(out), "--scheduler", "inline")
+    code, output = invoke(
+        "sweep", str(planted), str(sweep), "-o", str(out), "--scheduler", "inline"
+    )
     assert code == 0, output
     assert quoted('=HYPERLINK("http://x","y")') in assert_csv_neutral(out / "compare.csv")
 
