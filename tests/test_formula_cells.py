@@ -141,7 +141,8 @@ def test_outcomes_simulate_writes_neutral_ids_that_import_reads_back(
     table = read_outcomes(path)
     listed = set(result.allocation.decisions.shortlist["applicant_id"])
     named = {a for a in table["applicant_id"] if a}
-    assert named and named <= listed
+    assert named
+    assert named <= listed
     code, output = invoke(
         "outcomes", "import", str(path), "--ledger", ledger, "--instance", str(planted)
     )
