@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from fluxopt.batch import BatchResult
-from fluxopt.cells import needs_quote, neutralise, neutralise_frame, restore, write_csv
 from fluxopt.cli.app import cli
 from fluxopt.instance import load_instance
 from fluxopt.ledger.outcomes import read_outcomes
@@ -52,6 +51,8 @@ def january(planted: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
 
 @given(st.text(alphabet=st.sampled_from("=+-@\t\r'a1.,x "), max_size=8) | st.text(max_size=12))
 def test_neutralise_is_undone_by_restore_and_never_leaves_a_formula(text: str) -> None:
+    from fluxopt.cells import needs_quote, neutralise, restore
+
     written = neutralise(text)
     assert restore(written) == text
     assert not is_live(written) or not needs_quote(written)
@@ -59,6 +60,8 @@ def test_neutralise_is_undone_by_restore_and_never_leaves_a_formula(text: str) -
 
 
 def test_numbers_and_plain_numbers_in_text_are_left_alone() -> None:
+    from fluxopt.cells import neutralise, neutralise_frame
+
     frame = pd.DataFrame(
         {"id": ["=A1", "-3", "@x", "ok"], "gap": [-1.5, 2.0, -0.25, 0.0], "n": [-1, 2, 3, 4]}
     )
@@ -72,6 +75,8 @@ def test_numbers_and_plain_numbers_in_text_are_left_alone() -> None:
 
 
 def test_csv_writer_neutralises_cells_headers_and_index(tmp_path: Path) -> None:
+    from fluxopt.cells import write_csv
+
     frame = pd.DataFrame({"=h": ["@SUM(1)"]}, index=pd.Index(["=cmd|' /C calc'!A0"]))
     path = write_csv(frame, tmp_path / "t.csv", index=True, index_label="+id")
     assert path.read_text(encoding="utf-8").splitlines() == [

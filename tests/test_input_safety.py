@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import HAND_TABLES
 from fluxopt.cli.app import cli
 from fluxopt.instance import load_instance, validate_path
-from fluxopt.report.notices import notice_stems, write_notices
+from fluxopt.report.notices import write_notices
 from fluxopt.scenarios.spec import load_sweep
 from fluxopt.schema.problems import InvalidInputError
 
@@ -181,6 +181,8 @@ def notice_frames(holders: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_holders_whose_ids_give_one_file_name_keep_their_own_notices(tmp_path: Path) -> None:
+    from fluxopt.report.notices import notice_stems
+
     holders = ["STATE AGENTS", "STATE_AGENTS", "State", "STATE", "index", "CON", "AL"]
     units, candidates = notice_frames(holders)
     folder = tmp_path / "notices"
