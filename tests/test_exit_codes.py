@@ -180,7 +180,7 @@ def test_read_only_output_is_refused_before_any_work(
         "fluxopt.cli.flux_cmds.load_reported",
         "fluxopt.cli.generate_cmds.generate",
     ):
-        monkeypatch.setattr(target, never)
+        monkeypatch.setattr(target, never, raising=False)
     sweep = tmp_path / "s.yaml"
     sweep.write_text(SWEEP, encoding="utf-8")
     writable = tmp_path / "rw"
