@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import dask
+import distributed  # noqa: F401  (loads its config defaults before any dask.config.set)
 import pandas as pd
 import pytest
 from click.testing import CliRunner
