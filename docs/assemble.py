@@ -10,6 +10,7 @@ from fluxopt.rules.reference import data_reference_markdown
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 PARTS = ("readme-head.md", "flux.md", "whatif.md", "readme-tail.md")
+FILES = (DOCS / "data-files.md").read_text(encoding="utf-8").strip()
 
 
 def assemble() -> str:
@@ -19,7 +20,7 @@ def assemble() -> str:
         "## Data reference\n\n"
         "An instance folder holds `instance.yaml` and one file per table (CSV, Parquet or "
         "XLSX, mixed freely). This reference is generated from the table declarations "
-        "(`fluxopt schema --markdown`).\n\n" + data_reference_markdown().strip()
+        "(`fluxopt schema --markdown`).\n\n" + FILES + "\n\n" + data_reference_markdown().strip()
     )
     return "\n\n".join([*sections, reference]) + "\n"
 

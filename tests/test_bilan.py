@@ -108,7 +108,7 @@ def test_cli_writes_the_bilan(year: Path, tmp_path: Path) -> None:
     assert (tmp_path / "bilan-2026.xlsx").exists()
     assert (tmp_path / "bilan-2026.csv").exists()
     empty = CliRunner().invoke(cli, ["bilan", "--year", "2025", "--ledger", ledger])
-    assert empty.exit_code == 1
+    assert empty.exit_code == 2
     assert "no batch in 2025" in empty.output
     with Ledger(year / "fluxopt.db") as opened, pytest.raises(FluxoptError):
         bilan_table(opened, 2024)

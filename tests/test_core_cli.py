@@ -92,7 +92,7 @@ def test_help(command: str) -> None:
 
 def test_solve_with_a_month_without_units_is_a_short_error(tmp_path: Path) -> None:
     result = run("solve", TINY, "--month", "2026-07", "--out", str(tmp_path / "none"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no unit becomes available in 2026-07" in result.output
     assert not (tmp_path / "none").exists()
 

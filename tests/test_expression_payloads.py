@@ -109,7 +109,7 @@ def test_constraint_payload_through_a_sweep_runs_nothing(tmp_path: Path) -> None
             name: evil
             scenarios:
               - {{name: as-is}}
-              - {{name: evil, constraints: "{rules}"}}
+              - {{name: evil, constraints: "{rules.name}"}}
             """
         ),
         encoding="utf-8",
@@ -140,7 +140,7 @@ def evil_instance(tmp_path: Path) -> tuple[Path, Path]:
     marker = tmp_path / "marker"
     rules = rules_file(folder, payload("qpv", marker))
     config = yaml.safe_load((folder / "instance.yaml").read_text(encoding="utf-8"))
-    config["constraints"] = str(rules)
+    config["constraints"] = rules.name
     (folder / "instance.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return folder, marker
 

@@ -97,7 +97,7 @@ def test_unknown_method_is_a_short_error_and_writes_nothing(
 ) -> None:
     out = tmp_path / "plan.csv"
     code, output = _run("flux", "plan", reference_dir, "--method", "fair", "--csv", out)
-    assert code == 1
+    assert code == 2
     assert "unknown conversion method 'fair'" in output
     assert not out.exists()
 

@@ -182,7 +182,7 @@ def test_cli_refuses_non_empty_folder_without_force(tmp_path: Path) -> None:
     (tmp_path / "note.txt").write_text("keep me", encoding="utf-8")
     runner = CliRunner()
     refused = runner.invoke(cli, ["generate", "--preset", "tiny", str(tmp_path)])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert not (tmp_path / "units.csv").exists()
     forced = runner.invoke(cli, ["generate", "--preset", "tiny", "--force", str(tmp_path)])
     assert forced.exit_code == 0

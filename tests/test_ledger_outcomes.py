@@ -210,5 +210,5 @@ def test_cli_lists_the_problems_and_writes_nothing(run: Path) -> None:
     missing = CliRunner().invoke(
         cli, ["outcomes", "import", str(path), "--ledger", str(run / "none.db")]
     )
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert "no ledger at" in missing.output

@@ -165,7 +165,7 @@ def test_score_command_prints_a_statement(hand_instance_dir: Path, grid_file: Pa
 def test_score_command_uses_the_instance_grid(hand_instance_dir: Path, grid_file: Path) -> None:
     runner = CliRunner()
     missing = runner.invoke(cli, ["score", str(hand_instance_dir)])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert "no grid" in missing.output
     (hand_instance_dir / "local.yaml").write_text(grid_file.read_text(), encoding="utf-8")
     config = hand_instance_dir / "instance.yaml"

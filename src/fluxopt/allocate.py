@@ -9,6 +9,7 @@ first-ranked applicant), fills ranks 2..k (:mod:`fluxopt.alternates`) and labels
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,12 @@ class SolveSettings:
     strategy: Literal["auto", "joint", "by-epci"] = "auto"
     """``joint``: one model for the batch; ``by-epci``: EPCI by EPCI (large batches);
     ``auto``: by EPCI above ``DECOMPOSE_ABOVE_UNITS`` units spread over several EPCIs."""
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.time_limit) or self.time_limit <= 0:
+            raise FluxoptError(
+                f"the time limit must be a finite number of seconds > 0, not {self.time_limit}"
+            )
 
     def options(self) -> SolveOptions:
         """The backend-neutral options."""

@@ -47,7 +47,7 @@ from fluxopt.report.notices import write_notices
 from fluxopt.report.summary import BatchFacts, batch_summary, flux_trajectory, quota_table
 from fluxopt.report.tables import candidate_table, default_breakdown, unit_table
 from fluxopt.schema.declaration import TABLE_ORDER
-from fluxopt.schema.problems import FluxoptError
+from fluxopt.schema.problems import FluxoptError, ViolationsError
 from fluxopt.verify import VerificationReport, verify
 from fluxopt.ytd import YearToDate
 
@@ -181,13 +181,13 @@ def plan_batch(
     if instance.config.year != int(month[:4]):
         raise FluxoptError(f"month {month} is outside the instance's year {instance.config.year}")
     started_at = now_text()
-    rules_file = constraint_file(constraints or instance.config.constraints)
+    rules_file = constraint_file(constraints or instance.constraints_source)
     rules = load_constraint_set(rules_file)
     settings = settings or SolveSettings()
     previous = ledger.batch(month)
     check_replaceable(ledger, instance, month, previous, force)
     inputs = batch_inputs(ledger, instance, month)
-    scoring = score_applicants(inputs.instance, instance.config.grid if grid is None else grid)
+    scoring = score_applicants(inputs.instance, instance.grid_source if grid is None else grid)
     hashes = input_hashes(instance, rules_file, scoring)
     state = ledger_state(inputs)
     fingerprint = _digest(
@@ -240,7 +240,7 @@ def solve_batch(
     timings.update(allocation.timings)
     timings["verify"] = time.perf_counter() - tick
     if not report.ok:
-        raise FluxoptError(
+        raise ViolationsError(
             f"the verifier found {len(report.violations)} broken hard rule(s) in the batch "
             f"of {plan.month}; nothing was recorded:\n{report.text(limit=20)}"
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fluxopt.schema.declaration import TABLE_ORDER
+from fluxopt.schema.paths import looks_like_path, name_problem, path_problem
 
 
 class Territory(BaseModel):
@@ -35,7 +36,12 @@ class GeneratorInfo(BaseModel):
 
 
 class InstanceConfig(BaseModel):
-    """The contents of ``instance.yaml``."""
+    """The contents of ``instance.yaml``.
+
+    Paths it names stay inside the instance folder (:mod:`fluxopt.schema.paths`): ``name``
+    is a plain name, table files and grid or constraint-set files are relative paths
+    without ``..``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -57,6 +63,14 @@ class InstanceConfig(BaseModel):
     grid: str = Field(default="", description="Default scoring grid (empty: none).")
     generator: GeneratorInfo | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_plain(cls, name: str) -> str:
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(f"the name {problem} (it names the output folder out/<name>)")
+        return name
+
     @field_validator("tables")
     @classmethod
     def _tables_are_declared(cls, tables: dict[str, str]) -> dict[str, str]:
@@ -65,7 +79,20 @@ class InstanceConfig(BaseModel):
             raise ValueError(
                 f"unknown table(s) {', '.join(unknown)}; known tables: {', '.join(TABLE_ORDER)}"
             )
+        for table, file in tables.items():
+            problem = path_problem(file)
+            if problem:
+                raise ValueError(f"the file of table {table}: {problem}")
         return tables
+
+    @field_validator("grid", "constraints")
+    @classmethod
+    def _rule_file_inside(cls, name: str) -> str:
+        if looks_like_path(name):
+            problem = path_problem(name)
+            if problem:
+                raise ValueError(problem)
+        return name
 
     @field_validator("months")
     @classmethod

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from fluxopt.cells import neutralise_frame
 from fluxopt.config import InstanceConfig, table_file
 from fluxopt.derive import derive_applicants, derive_units
 from fluxopt.schema.checks import (
@@ -28,7 +29,9 @@ from fluxopt.schema.checks import (
     check_table_present,
 )
 from fluxopt.schema.coerce import READERS, coerce_table, read_raw
+from fluxopt.schema.csvfile import UnknownEncodingError
 from fluxopt.schema.declaration import TABLE_ORDER, schema
+from fluxopt.schema.paths import escapes, looks_like_path, path_problem
 from fluxopt.schema.problems import InvalidInputError, Problem, ProblemLog
 
 TableFormat = Literal["csv", "parquet", "xlsx"]
@@ -62,6 +65,22 @@ class Instance:
             self.tables["thresholds"],
             self.config.wait_reference,
         )
+
+    @property
+    def grid_source(self) -> str:
+        """The grid ``instance.yaml`` names: a bundled name, or a file of the instance folder."""
+        return self._rule_source(self.config.grid)
+
+    @property
+    def constraints_source(self) -> str:
+        """The constraint set ``instance.yaml`` names, a file resolved in the instance folder."""
+        return self._rule_source(self.config.constraints)
+
+    def _rule_source(self, text: str) -> str:
+        """A file name of ``instance.yaml`` is read from the instance folder, not the cwd."""
+        if self.folder is None or not text or not looks_like_path(text):
+            return text
+        return str(self.folder / text)
 
     @property
     def residences(self) -> pd.DataFrame:
@@ -158,7 +177,11 @@ class Instance:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write one table in the format its suffix names, in a form that reads back equal."""
+    """Write one table in the format its suffix names, in a form that reads back equal.
+
+    Text cells of CSV and XLSX files are neutralised (:mod:`fluxopt.cells`); reading the
+    table back removes the quote prefix again.
+    """
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         frame.to_parquet(path, index=False)
@@ -176,6 +199,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
             out[column] = out[column].where(series.notna(), None)
         elif pd.api.types.is_bool_dtype(series) and suffix == ".csv":
             out[column] = series.map({True: "true", False: "false"}).astype(object)
+    out = neutralise_frame(out)
     if suffix == ".csv":
         out.to_csv(path, index=False, lineterminator="\n")
     else:
@@ -213,8 +237,16 @@ def read_config(folder: Path, log: ProblemLog) -> tuple[InstanceConfig | None, d
         if isinstance(declared, dict)
         else {}
     )
+    escaping = _escaping_paths(folder, raw, files)
+    for key, text in escaping.items():
+        log.error(
+            CONFIG_FILE,
+            f"key {key}: {text!r} leads outside the instance folder (a symbolic link)",
+            "copy the file into the instance folder",
+            key=key,
+        )
     try:
-        return InstanceConfig.model_validate(raw), files
+        config = InstanceConfig.model_validate(raw)
     except ValidationError as exc:
         for err in exc.errors():
             loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
@@ -225,6 +257,17 @@ def read_config(folder: Path, log: ProblemLog) -> tuple[InstanceConfig | None, d
             )
             log.error(CONFIG_FILE, f"key {loc}: {err['msg']}", hint, key=loc)
         return None, files
+    return (None if escaping else config), files
+
+
+def _escaping_paths(folder: Path, raw: dict[str, object], files: dict[str, str]) -> dict[str, str]:
+    """The paths of ``instance.yaml`` that resolve outside the folder, by key."""
+    named = {f"tables.{table}": file for table, file in files.items() if path_problem(file) is None}
+    for key in ("grid", "constraints"):
+        value = raw.get(key)
+        if isinstance(value, str) and looks_like_path(value) and path_problem(value) is None:
+            named[key] = value
+    return {key: text for key, text in named.items() if escapes(folder, text)}
 
 
 def load_instance(path: Path | str) -> Instance:
@@ -277,7 +320,16 @@ def _read_tables(folder: Path, files: dict[str, str], log: ProblemLog) -> dict[s
     """Read and coerce every table; a missing or unreadable file is reported and skipped."""
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in schema().items():
+        if name in files and (path_problem(files[name]) or escapes(folder, files[name])):
+            continue  # refused in instance.yaml (reported there): never read
         path = table_file(folder, name, files)
+        if path is not None and name not in files and escapes(folder, path.name):
+            log.error(
+                name,
+                f"file {path.name} leads outside the instance folder (a symbolic link)",
+                "copy the file into the instance folder",
+            )
+            continue
         if path is None or not path.is_file():
             if spec.required:
                 shown = path.name if path is not None else f"{name}.csv (or .parquet, .xlsx)"
@@ -286,11 +338,16 @@ def _read_tables(folder: Path, files: dict[str, str], log: ProblemLog) -> dict[s
             raw = pd.DataFrame(columns=list(spec.required_columns))
         else:
             try:
-                raw = read_raw(path)
-            except UnicodeDecodeError as exc:
+                raw = read_raw(path, log, name)
+            except (UnicodeDecodeError, UnknownEncodingError) as exc:
+                reason = (
+                    f"it is not text in a known encoding ({exc.reason})"
+                    if isinstance(exc, UnicodeDecodeError)
+                    else str(exc)
+                )
                 log.error(
                     name,
-                    f"cannot read {path.name}: it is not UTF-8 text ({exc.reason})",
+                    f"cannot read {path.name}: {reason}",
                     "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)",
                 )
                 continue

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from fluxopt.allocate import Allocation
+from fluxopt.cells import restore_frame, write_csv
 from fluxopt.decisions import Decisions
 from fluxopt.schema.problems import FluxoptError
 from fluxopt.verify import VerificationReport
@@ -86,8 +87,8 @@ def write_decisions(
         "summary": folder / "summary.json",
         "verification": folder / "verification.txt",
     }
-    allocation.decisions.orientation.to_csv(paths["orientation"], index=False)
-    allocation.decisions.shortlist.to_csv(paths["shortlist"], index=False)
+    write_csv(allocation.decisions.orientation, paths["orientation"])
+    write_csv(allocation.decisions.shortlist, paths["shortlist"])
     paths["summary"].write_text(
         json.dumps(summarise(allocation, report), indent=2, ensure_ascii=False, default=str),
         encoding="utf-8",
@@ -97,13 +98,21 @@ def write_decisions(
 
 
 def read_decisions(folder: Path) -> Decisions:
-    """Read ``orientation.csv`` and ``shortlist.csv`` back from a batch folder."""
+    """Read ``orientation.csv`` and ``shortlist.csv`` back from a batch folder.
+
+    Text cells get back the exact ids of the batch: the quote prefix that
+    :mod:`fluxopt.cells` put before a text that would start a formula is removed.
+    """
     missing = [n for n in ("orientation.csv", "shortlist.csv") if not (folder / n).exists()]
     if missing:
         raise FluxoptError(f"{folder} has no {' and '.join(missing)}; run fluxopt solve first")
-    orientation = pd.read_csv(folder / "orientation.csv", dtype={"unit_id": str, "holder_id": str})
-    shortlist = pd.read_csv(
-        folder / "shortlist.csv", dtype={"unit_id": str, "applicant_id": str, "holder_id": str}
+    orientation = restore_frame(
+        pd.read_csv(folder / "orientation.csv", dtype={"unit_id": str, "holder_id": str})
+    )
+    shortlist = restore_frame(
+        pd.read_csv(
+            folder / "shortlist.csv", dtype={"unit_id": str, "applicant_id": str, "holder_id": str}
+        )
     )
     orientation["holder_id"] = orientation["holder_id"].fillna("")
     return Decisions(orientation=orientation, shortlist=shortlist)

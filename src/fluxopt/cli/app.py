@@ -12,31 +12,48 @@ from rich.console import Console
 from rich.markup import escape
 
 from fluxopt import __version__
+from fluxopt.cli.exits import exit_code_for, exit_code_table
 from fluxopt.schema.problems import FluxoptError, InvalidInputError
-
-EXIT_INVALID_INPUT = 2
-EXIT_FAILURE = 1
 
 err_console = Console(stderr=True, highlight=False)
 
 
 class FluxoptGroup(click.Group):
-    """A group that turns known errors into a short message and an exit code."""
+    """A group that turns every error into a short message and the exit code of its kind.
+
+    Input problems print every problem (status 2); other known errors print one line
+    with the status of their kind (:func:`fluxopt.cli.exits.exit_code_for`); an unexpected
+    error prints one line and ``run with --debug for the traceback`` (status 1). With
+    ``--debug`` the traceback is shown instead.
+    """
 
     def invoke(self, ctx: click.Context) -> object:
-        """Run the subcommand; report known errors briefly unless ``--debug`` is given."""
+        """Run the subcommand; report errors briefly unless ``--debug`` is given."""
         try:
             return super().invoke(ctx)
-        except InvalidInputError as exc:
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            report_invalid(exc)
-            sys.exit(EXIT_INVALID_INPUT)
-        except FluxoptError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
-            sys.exit(EXIT_FAILURE)
+            code = exit_code_for(exc)
+            if isinstance(exc, InvalidInputError):
+                report_invalid(exc)
+            elif isinstance(exc, FluxoptError):
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            else:
+                err_console.print(
+                    f"[bold red]unexpected error:[/] {escape(_one_line(exc))}; "
+                    "run with --debug for the traceback",
+                    soft_wrap=True,
+                )
+            sys.exit(code)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's kind and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def report_invalid(exc: InvalidInputError) -> None:
@@ -57,7 +74,17 @@ def report_invalid(exc: InvalidInputError) -> None:
     err_console.print("Nothing was solved or written. Fix the errors above and run again.")
 
 
-@click.group(cls=FluxoptGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EPILOG = f"""\b
+Exit status of every command:
+{exit_code_table()}
+"""
+
+
+@click.group(
+    cls=FluxoptGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EPILOG,
+)
 @click.version_option(__version__, prog_name="fluxopt")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of short messages.")
 @click.pass_context

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fluxopt.allocate import SolveSettings
+from fluxopt.cli.options import OUTPUT_FILE, OUTPUT_FOLDER, time_limit_option
 from fluxopt.ledger.store import DEFAULT_LEDGER, Ledger
 
 console = Console(highlight=False)
@@ -49,7 +50,7 @@ ledger_option = click.option(
     "--grid", "-g", default=None, help="Scoring grid (default: the instance's; '' for none)."
 )
 @click.option("--solver", default="highs", show_default=True, help="Backend: highs, cpsat or cbc.")
-@click.option("--time-limit", default=60.0, show_default=True, help="Seconds for the solver.")
+@time_limit_option(60.0)
 @click.option(
     "--gap", "mip_gap", default=1e-3, show_default=True, help="Relative gap accepted as optimal."
 )
@@ -145,7 +146,7 @@ def outcomes_import_cmd(file: Path, ledger_url: str, instance_path: Path | None)
 @outcomes_group.command("simulate")
 @click.option("--month", "-m", required=True, help="Batch month, YYYY-MM.")
 @ledger_option
-@click.option("--out", "-o", type=click.Path(path_type=Path), required=True, help="CSV to write.")
+@click.option("--out", "-o", type=OUTPUT_FILE, required=True, help="CSV to write.")
 @click.option("--refusal-rate", default=0.25, show_default=True, help="Each candidate refuses.")
 @click.option(
     "--no-attribution-rate", default=0.05, show_default=True, help="Committee attributes nothing."
@@ -166,6 +167,7 @@ def outcomes_simulate_cmd(
     instance_path: Path | None,
 ) -> None:
     """Write simulated committee decisions on the batch of MONTH (for demonstrations)."""
+    from fluxopt.cells import write_csv
     from fluxopt.instance import load_instance
     from fluxopt.ledger.simulate import SimulationSettings, simulate_outcomes
 
@@ -174,7 +176,7 @@ def outcomes_simulate_cmd(
     with Ledger(ledger_url, create=False) as ledger:
         table = simulate_outcomes(ledger, month, instance, settings)
     out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    write_csv(table, out)
     counts = table["decision"].value_counts().to_dict()
     console.print(
         f"simulated {len(table)} decision(s) on {month} "
@@ -188,7 +190,7 @@ def outcomes_simulate_cmd(
 @click.option(
     "--out",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FOLDER,
     default=Path(),
     show_default=True,
     help="Folder for bilan-<year>.csv and bilan-<year>.xlsx.",

@@ -13,8 +13,12 @@ from rich.table import Table
 
 from fluxopt.allocate import SolveSettings
 from fluxopt.baselines import STRATEGIES, StrategyResult, run_strategy
+from fluxopt.cells import write_csv
+from fluxopt.cli.exits import ExitCode
+from fluxopt.cli.loading import load_reported
+from fluxopt.cli.options import OUTPUT_FOLDER, time_limit_option
 from fluxopt.constraints.ruleset import load_constraint_set
-from fluxopt.instance import Instance, load_instance
+from fluxopt.instance import Instance
 from fluxopt.verify import VerificationReport, verify
 
 console = Console(highlight=False)
@@ -36,12 +40,12 @@ console = Console(highlight=False)
 @click.option(
     "--out",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FOLDER,
     required=True,
     help="Folder for orientation.csv, shortlist.csv, summary.json, verification.txt.",
 )
 @click.option("--solver", default="highs", show_default=True, help="Backend of fluxopt.")
-@click.option("--time-limit", default=60.0, show_default=True, help="Seconds for a solver.")
+@time_limit_option(60.0, "Seconds for a solver.")
 @click.option("--gap", "mip_gap", default=1e-3, show_default=True, help="Relative gap.")
 def baseline_cmd(
     instance_path: Path,
@@ -60,8 +64,8 @@ def baseline_cmd(
     independently, measures them with fluxopt's objective and writes the decision tables
     to OUT. Exits with status 3 if the verifier finds a broken hard rule.
     """
-    instance = load_instance(instance_path)
-    rules = load_constraint_set(constraints or instance.config.constraints)
+    instance = load_reported(instance_path)
+    rules = load_constraint_set(constraints or instance.constraints_source)
     with console.status(f"running {strategy}"):
         result = run_strategy(
             strategy,
@@ -73,7 +77,7 @@ def baseline_cmd(
         )
     if result.decisions is None:
         console.print(f"[bold red]{strategy} found no solution[/]: {result.message}")
-        sys.exit(1)
+        sys.exit(ExitCode.UNEXPECTED)
     report = verify(
         instance, rules, result.decisions.orientation, result.decisions.shortlist, month=month
     )
@@ -82,14 +86,14 @@ def baseline_cmd(
     console.print(f"decisions written to [bold]{out}[/]")
     if not report.ok:
         console.print(f"[bold red]{len(report.violations)} hard rule(s) broken[/]")
-        sys.exit(3)
+        sys.exit(ExitCode.VIOLATIONS)
 
 
 def grid_scores(instance: Instance, grid: str | None) -> pd.Series | None:
     """Scores under a grid (the instance's default grid when none is given; none: wait-based)."""
     from fluxopt.scoring import load_grid, score
 
-    name = grid or instance.config.grid
+    name = grid or instance.grid_source
     if not name:
         return None
     return score(load_grid(name), instance.applicants).total
@@ -99,8 +103,8 @@ def write_result(folder: Path, result: StrategyResult, report: VerificationRepor
     """Write the decision tables, a JSON summary and the verification report."""
     assert result.decisions is not None
     folder.mkdir(parents=True, exist_ok=True)
-    result.decisions.orientation.to_csv(folder / "orientation.csv", index=False)
-    result.decisions.shortlist.to_csv(folder / "shortlist.csv", index=False)
+    write_csv(result.decisions.orientation, folder / "orientation.csv")
+    write_csv(result.decisions.shortlist, folder / "shortlist.csv")
     quotas = report.quotas
     summary = {
         "strategy": result.strategy,

@@ -13,9 +13,11 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from fluxopt.cells import write_csv as write_table_csv
+from fluxopt.cli.loading import load_reported
+from fluxopt.cli.options import OUTPUT_FILE
 from fluxopt.flux import METHODS, compare_methods, plan_table, trajectory
 from fluxopt.flux.targets import YTD_COLUMNS
-from fluxopt.instance import load_instance
 from fluxopt.schema.problems import FluxoptError
 
 console = Console(highlight=False)
@@ -47,7 +49,7 @@ def read_ytd(path: Path | None) -> pd.DataFrame | None:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a result table as CSV (floats rounded to 6 decimals)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.round(6).to_csv(path, index=False, lineterminator="\n")
+    write_table_csv(frame.round(6), path)
 
 
 def _cell(value: object, kind: str) -> str:
@@ -97,7 +99,7 @@ def flux_group() -> None:
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write the plan as CSV.",
 )
 def plan_cmd(
@@ -116,7 +118,7 @@ def plan_cmd(
     date (positive: ahead); the need is what the batch of MONTH should bring to stay on the
     trajectory (negative: ahead of it).
     """
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     plan = plan_table(instance, method, month, read_ytd(ytd_path), horizon_years=horizon)
     columns: dict[str, tuple[str, str]] = {"holder_id": ("holder", "text")}
     if plan.table["holder_id"].duplicated().any():
@@ -164,7 +166,7 @@ def plan_cmd(
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write the comparison as CSV.",
 )
 def compare_cmd(instance_path: Path, horizon: float, reference: str, csv_path: Path | None) -> None:
@@ -173,7 +175,7 @@ def compare_cmd(instance_path: Path, horizon: float, reference: str, csv_path: P
     Each method is applied to every convention; the difference columns give the units a
     year each holder gains (+) or loses (-) against the reference method.
     """
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     table = compare_methods(instance, horizon_years=horizon, reference=reference)
     columns: dict[str, tuple[str, str]] = {"holder_id": ("holder", "text")}
     if table["holder_id"].duplicated().any():
@@ -197,14 +199,14 @@ def compare_cmd(instance_path: Path, horizon: float, reference: str, csv_path: P
 @click.option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write the trajectory as CSV.",
 )
 def trajectory_cmd(
     instance_path: Path, method: str | None, horizon: float, csv_path: Path | None
 ) -> None:
     """Cumulative target of every holder at the end of each month of the year."""
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     frame = trajectory(instance, method, horizon_years=horizon)
     wide = frame.assign(key=frame["holder_id"] + " " + frame["convention_id"]).pivot(
         index="key", columns="month", values="target_cumulative"

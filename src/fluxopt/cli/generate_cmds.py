@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from fluxopt.cli.options import OUTPUT_FOLDER
 from fluxopt.generate import PRESETS, generate, write
 from fluxopt.schema.problems import FluxoptError
 
@@ -24,7 +25,7 @@ console = Console(highlight=False)
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option("--force", is_flag=True, help="Write into OUT even when it already holds files.")
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out", type=OUTPUT_FOLDER)
 def generate_cmd(preset: str, seed: int, force: bool, out: Path) -> None:
     """Generate a synthetic instance into the folder OUT.
 

@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fluxopt.instance import load_instance, validate_path
+from fluxopt.cli.exits import ExitCode
+from fluxopt.cli.loading import load_reported
+from fluxopt.instance import validate_path
 from fluxopt.rules.reference import data_reference_markdown
 from fluxopt.scenarios.apply import rule_file_problems
 from fluxopt.scenarios.spec import Scenario
@@ -19,8 +21,6 @@ from fluxopt.schema.declaration import schema
 from fluxopt.schema.problems import Problem
 
 console = Console(highlight=False)
-
-EXIT_INVALID = 2
 
 
 def _problem_line(problem: Problem) -> str:
@@ -59,7 +59,7 @@ def validate_cmd(path: Path, as_json: bool) -> None:
             soft_wrap=True,
         )
     if log.errors:
-        sys.exit(EXIT_INVALID)
+        sys.exit(ExitCode.INVALID)
 
 
 @click.command("summary")
@@ -69,7 +69,7 @@ def summary_cmd(path: Path) -> None:
 
     An invalid instance is reported as by 'fluxopt validate' (exit status 2).
     """
-    instance = load_instance(path)
+    instance = load_reported(path)
     table = Table(title=f"Instance {escape(instance.name)}", show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")

@@ -10,7 +10,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from fluxopt.instance import Instance, load_instance
+from fluxopt.cells import write_csv
+from fluxopt.cli.loading import load_reported
+from fluxopt.cli.options import OUTPUT_FOLDER
+from fluxopt.instance import Instance
 from fluxopt.schema.problems import FluxoptError
 from fluxopt.scoring import Grid, Scores, Statement, load_grid, score, statement
 from fluxopt.scoring.check import declared_columns
@@ -20,7 +23,7 @@ console = Console(highlight=False)
 
 def grid_for(instance: Instance, grid_name: str | None) -> Grid:
     """The grid named on the command line, else the instance's default one."""
-    name = grid_name or instance.config.grid
+    name = grid_name or instance.grid_source
     if not name:
         raise FluxoptError(
             f"no grid for instance {instance.name}: pass --grid NAME_OR_FILE or set 'grid' "
@@ -40,7 +43,7 @@ def grid_for(instance: Instance, grid_name: str | None) -> Grid:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OUTPUT_FOLDER,
     help="Write scores.csv, breakdown.csv and missing.csv to this folder.",
 )
 @click.option("--applicant", "applicant_id", help="Print the statement of one applicant.")
@@ -60,7 +63,7 @@ def score_cmd(
     demands (same EPCI and typology), average wait of comparable attributions, priority
     and refusal consequence.
     """
-    instance = load_instance(instance_path)
+    instance = load_reported(instance_path)
     grid = grid_for(instance, grid_name)
     scores = score(grid, instance.applicants)
     if applicant_id is not None:
@@ -86,8 +89,8 @@ def write_scores(scores: Scores, out_dir: Path) -> list[Path]:
         }
     )
     paths = [out_dir / "scores.csv", out_dir / "breakdown.csv", out_dir / "missing.csv"]
-    totals.to_csv(paths[0], index_label="applicant_id", lineterminator="\n")
-    scores.breakdown.to_csv(paths[1], index_label="applicant_id", lineterminator="\n")
+    write_csv(totals, paths[0], index=True, index_label="applicant_id")
+    write_csv(scores.breakdown, paths[1], index=True, index_label="applicant_id")
     rows, entries = np.nonzero(scores.missing.to_numpy())
     pairs = pd.DataFrame(
         {
@@ -95,7 +98,7 @@ def write_scores(scores: Scores, out_dir: Path) -> list[Path]:
             "entry": scores.missing.columns.to_numpy()[entries],
         }
     )
-    pairs.to_csv(paths[2], index=False, lineterminator="\n")
+    write_csv(pairs, paths[2])
     return paths
 
 

@@ -12,6 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from fluxopt.allocate import Allocation, SolveSettings, allocate
+from fluxopt.cells import write_csv
+from fluxopt.cli.exits import ExitCode
+from fluxopt.cli.loading import load_reported
+from fluxopt.cli.options import OUTPUT_FILE, OUTPUT_FOLDER, time_limit_option
 from fluxopt.constraints.ruleset import load_constraint_set
 from fluxopt.explain import candidate_reasons, rule_prices, rule_table
 from fluxopt.instance import Instance, load_instance
@@ -35,7 +39,7 @@ def load_scores(
     """Scores and breakdown under a grid (the instance's default grid when none is given)."""
     from fluxopt.scoring import load_grid, score
 
-    name = grid or instance.config.grid
+    name = grid or instance.grid_source
     if not name:
         return None, None
     scores = score(load_grid(name), instance.applicants)
@@ -51,16 +55,16 @@ def write_explanations(
     price: bool,
 ) -> None:
     """Write why each candidate (explain_candidates.csv) and each rule's figures."""
-    candidate_reasons(allocation, breakdown).to_csv(out / "explain_candidates.csv", index=False)
+    write_csv(candidate_reasons(allocation, breakdown), out / "explain_candidates.csv")
     reach = quota_reachability(allocation, report)
-    reach.to_csv(out / "quota_reachability.csv", index=False)
+    write_csv(reach, out / "quota_reachability.csv")
     for row in reach.to_dict("records"):
         console.print(f"quota {row['rule']} ({row['group']}): {row['verdict']}", markup=False)
-    rule_table(allocation, report).to_csv(out / "explain_rules.csv", index=False)
+    write_csv(rule_table(allocation, report), out / "explain_rules.csv")
     if price:
         with console.status("pricing each rule family"):
             prices = rule_prices(allocation)
-        prices.to_csv(out / "rule_prices.csv", index=False)
+        write_csv(prices, out / "rule_prices.csv")
         console.print(prices.to_string(index=False))
 
 
@@ -86,12 +90,12 @@ def write_explanations(
     "--out",
     "-o",
     "out",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FOLDER,
     required=True,
     help="Folder for orientation.csv, shortlist.csv, summary.json.",
 )
 @click.option("--solver", default="highs", show_default=True, help="Backend: highs, cpsat or cbc.")
-@click.option("--time-limit", default=60.0, show_default=True, help="Seconds for the solver.")
+@time_limit_option(60.0)
 @click.option(
     "--gap", "mip_gap", default=1e-3, show_default=True, help="Relative gap accepted as optimal."
 )
@@ -106,7 +110,7 @@ def write_explanations(
 @click.option(
     "--export",
     "export_path",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FILE,
     default=None,
     help="Also write the built model to FILE (.mps or .lp), readable by another solver.",
 )
@@ -137,8 +141,8 @@ def solve_cmd(
     decision tables to OUT. Exits with status 3 if the verifier finds a broken hard rule.
     """
     started = time.perf_counter()
-    instance = load_instance(instance_path)
-    rules = load_constraint_set(constraints or instance.config.constraints)
+    instance = load_reported(instance_path)
+    rules = load_constraint_set(constraints or instance.constraints_source)
     lock_table = pd.read_csv(locks, dtype=str) if locks else None
     with console.status("scoring applicants") as status:
         scores, scores_breakdown = load_scores(instance_path, grid, instance)
@@ -179,7 +183,7 @@ def solve_cmd(
         console.print(
             f"[bold red]{len(report.violations)} hard rule(s) broken[/] (see verification.txt)"
         )
-        sys.exit(3)
+        sys.exit(ExitCode.VIOLATIONS)
 
 
 def print_summary(summary: dict[str, object], report: VerificationReport, elapsed: float) -> None:
@@ -259,12 +263,12 @@ def verify_cmd(
     when a hard rule is broken.
     """
     instance = load_instance(instance_path)
-    rules = load_constraint_set(constraints or instance.config.constraints)
+    rules = load_constraint_set(constraints or instance.constraints_source)
     decisions = read_decisions(batch)
     report = verify(instance, rules, decisions.orientation, decisions.shortlist, month=month)
     console.print(report.text(limit=200), markup=False)
     if not report.ok:
-        sys.exit(3)
+        sys.exit(ExitCode.VIOLATIONS)
 
 
 def register(group: click.Group) -> None:

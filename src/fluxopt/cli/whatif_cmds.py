@@ -19,12 +19,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fluxopt.cells import write_csv
+from fluxopt.cli.options import OUTPUT_FOLDER, check_output, time_limit_option
 from fluxopt.flux import METHODS
 from fluxopt.scenarios.compare import Section, pivot, write_reports
 from fluxopt.scenarios.plots import bar_chart, line_chart
 from fluxopt.scenarios.spec import Scenario, SimulationSpec, load_sweep
 from fluxopt.scenarios.sweep import INLINE, SweepOutcome, run_sweep
-from fluxopt.schema.problems import FluxoptError
+from fluxopt.schema.problems import FluxoptError, PartialResultError
 
 console = Console(highlight=False)
 
@@ -102,6 +104,24 @@ def print_outcome(outcome: SweepOutcome, paths: dict[str, Path]) -> None:
     )
 
 
+def check_complete(outcome: SweepOutcome) -> None:
+    """End with status 4 (partial) when a scenario failed or the scheduler was lost.
+
+    The rows that finished are written before; the message says how many did not.
+    """
+    if outcome.scheduler_lost:
+        raise PartialResultError(
+            f"the Dask scheduler was lost: {outcome.failed} of {len(outcome.rows)} scenario(s) "
+            "did not finish; the finished ones are written and cached, run the same command "
+            "again to complete the sweep"
+        )
+    if outcome.failed:
+        raise PartialResultError(
+            f"{outcome.failed} of {len(outcome.rows)} scenario(s) failed (their error is in "
+            f"{outcome.out / 'compare.csv'}); the others are written"
+        )
+
+
 def _text(value: object, column: str) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "-"
@@ -118,7 +138,7 @@ def _text(value: object, column: str) -> str:
 @click.option(
     "--out",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FOLDER,
     default=None,
     help="Results folder (default: sweep-<name of the sweep>).",
 )
@@ -133,12 +153,13 @@ def sweep_cmd(
     scenario, the base's files and the rule files: a second run recomputes nothing.
     """
     sweep, scenarios = load_sweep(sweep_file)
-    folder = out or Path(f"sweep-{sweep.name}")
+    folder = out or check_output(Path(f"sweep-{sweep.name}"))
     outcome = run_with_progress(base, list(scenarios), folder, scheduler, workers)
     paths = write_reports(
         outcome.rows, folder, f"Sweep {sweep.name} on {base.name}", description=sweep.description
     )
     print_outcome(outcome, paths)
+    check_complete(outcome)
 
 
 @click.command("simulate")
@@ -168,13 +189,11 @@ def sweep_cmd(
 @click.option("--all-methods", is_flag=True, help="Compare the four conversion methods.")
 @click.option("--constraints", "-c", default=None, help="Constraint set (default: the instance's).")
 @click.option("--grid", "-g", default=None, help="Scoring grid (default: the instance's).")
-@click.option(
-    "--time-limit", default=20.0, show_default=True, help="Seconds for the solver per month."
-)
+@time_limit_option(20.0, "Seconds for the solver per month.")
 @click.option(
     "--out",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FOLDER,
     default=Path("simulation"),
     show_default=True,
     help="Results folder.",
@@ -227,6 +246,7 @@ def simulate_cmd(
     )
     print_outcome(outcome, paths)
     console.print(attainment_table(outcome.rows))
+    check_complete(outcome)
 
 
 def attainment_table(rows: pd.DataFrame) -> Table:
@@ -272,11 +292,11 @@ def attainment_table(rows: pd.DataFrame) -> Table:
     show_default=True,
     help="Levels of the trade-off curve, comma-separated.",
 )
-@click.option("--time-limit", default=30.0, show_default=True, help="Seconds per solve.")
+@time_limit_option(30.0, "Seconds per solve.")
 @click.option(
     "--out",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OUTPUT_FOLDER,
     default=Path("price"),
     show_default=True,
     help="Results folder.",
@@ -315,7 +335,7 @@ def price_cmd(
     )
     instance = load_instance(base)
     rules = apply_rules(
-        load_constraint_set(scenario.constraints or instance.config.constraints), scenario
+        load_constraint_set(scenario.constraints or instance.constraints_source), scenario
     )
     level_values = _levels(levels) if quota else []
     scenarios = price_scenarios(scenario, rules)
@@ -323,7 +343,7 @@ def price_cmd(
         scenarios += tradeoff_scenarios(scenario, quota, level_values)
     outcome = run_with_progress(base, scenarios, out, scheduler, workers)
     prices = price_table(outcome.rows, scenario)
-    prices.to_csv(out / "price.csv", index=False, lineterminator="\n")
+    write_csv(prices, out / "price.csv")
     sections = [
         Section(
             "Price of each rule family",
@@ -337,12 +357,13 @@ def price_cmd(
     if quota:
         at_most = any(q.name == quota and q.sense == "at_most" for q in rules.families.quotas)
         curve = tradeoff_table(outcome.rows, scenario, quota, at_most=at_most)
-        curve.to_csv(out / "tradeoff.csv", index=False, lineterminator="\n")
+        write_csv(curve, out / "tradeoff.csv")
         sections.append(Section(f"Trade-off of {quota}", "", curve, _curve_charts(curve, quota)))
         console.print(_frame_table(curve, f"Trade-off of {quota}"))
     paths = write_reports(outcome.rows, out, f"Price of each rule on {base.name}", sections)
     print_outcome(outcome, paths)
     console.print(price_console_table(prices))
+    check_complete(outcome)
 
 
 def price_console_table(prices: pd.DataFrame) -> Table:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fluxopt.cells import restore_frame
 from fluxopt.instance import Instance, load_instance
 from fluxopt.ledger.schema import (
     ATTRIBUTING,
@@ -43,6 +44,7 @@ from fluxopt.ledger.schema import (
     ShortlistRow,
 )
 from fluxopt.ledger.store import Ledger, now_text
+from fluxopt.schema.csvfile import UnknownEncodingError, read_csv_file
 from fluxopt.schema.problems import FluxoptError, ProblemLog
 
 TABLE = "outcomes"
@@ -98,15 +100,23 @@ class ImportResult:
 
 
 def read_outcomes(path: Path) -> pd.DataFrame:
-    """Read an outcomes file (CSV or XLSX) with every cell as text."""
+    """Read an outcomes file (CSV or XLSX) with every cell as text.
+
+    A CSV file may be UTF-8, Windows-1252 or Latin-1, with commas, semicolons or tabs
+    (:mod:`fluxopt.schema.csvfile`). Ids that fluxopt neutralised when it wrote them (a
+    quote before a formula character, :mod:`fluxopt.cells`) are read back as they were.
+    """
     if not path.exists():
         raise FluxoptError(f"no outcomes file {path}")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         frame = pd.read_excel(path, dtype=str).fillna("")
     else:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        try:
+            frame, _ = read_csv_file(path)
+        except (UnicodeDecodeError, UnknownEncodingError) as exc:
+            raise FluxoptError(f"cannot read the outcomes file {path}: {exc}") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.apply(lambda column: column.astype(str).str.strip())
+    return restore_frame(frame.apply(lambda column: column.astype(str).str.strip()))
 
 
 def import_outcomes(

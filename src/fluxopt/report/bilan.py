@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fluxopt.cells import write_csv
 from fluxopt.ledger.schema import ATTRIBUTING, OrientationRow, OutcomeRow
 from fluxopt.ledger.store import Ledger
 from fluxopt.report.xlsx import add_readme_sheet, add_table_sheet, new_workbook, save
@@ -120,7 +121,7 @@ def write_bilan(
     """Write ``bilan-<year>.csv`` (long table) and ``bilan-<year>.xlsx`` (one sheet each)."""
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / f"bilan-{year}.csv"
-    table.to_csv(csv_path, index=False, encoding="utf-8")
+    write_csv(table, csv_path)
     book = new_workbook()
     add_readme_sheet(
         book,

@@ -1,7 +1,9 @@
 """Small openpyxl helpers shared by the workbooks: readable sheets and a "Read me" sheet.
 
 Every data sheet has a bold, frozen header row, an auto-filter and column widths set from
-the longest value (between 8 and 60 characters); long text columns wrap.
+the longest value (between 8 and 60 characters); long text columns wrap. Every text cell,
+header included, is neutralised (:func:`fluxopt.cells.neutralise`): a name or id that would
+start a formula is written with the quote prefix, so no cell of a workbook is a formula.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from fluxopt.cells import neutralise
 
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 HEADER_FONT = Font(bold=True)
@@ -34,8 +38,11 @@ def new_workbook() -> Workbook:
 
 
 def sheet_title(text: str, taken: Iterable[str] = ()) -> str:
-    """A valid, unique sheet title: no brackets, colon, star, question mark or slashes."""
-    base = FORBIDDEN.sub(" ", text).strip()[:31] or "Sheet"
+    """A valid, unique sheet title: no brackets, colon, star, question mark or slashes.
+
+    A title may not start or end with an apostrophe either.
+    """
+    base = FORBIDDEN.sub(" ", text).strip().strip("'").strip()[:31].strip("'") or "Sheet"
     used = {t.lower() for t in taken}
     title, n = base, 2
     while title.lower() in used:
@@ -47,7 +54,7 @@ def sheet_title(text: str, taken: Iterable[str] = ()) -> str:
 def add_table_sheet(book: Workbook, title: str, frame: pd.DataFrame) -> Worksheet:
     """Add a sheet holding ``frame`` with a frozen bold header, filters and set widths."""
     sheet = book.create_sheet(sheet_title(title, book.sheetnames))
-    header = [str(c) for c in frame.columns]
+    header = [neutralise(str(c)) for c in frame.columns]
     sheet.append(header)
     longest = [len(name) for name in header]
     for row in frame.itertuples(index=False, name=None):
@@ -75,11 +82,11 @@ def add_table_sheet(book: Workbook, title: str, frame: pd.DataFrame) -> Workshee
 def add_readme_sheet(book: Workbook, title: str, lines: Sequence[tuple[str, str]]) -> Worksheet:
     """A first sheet of two columns: a term (or heading) and its explanation."""
     sheet = book.create_sheet(sheet_title("Read me", book.sheetnames), 0)
-    sheet.append([title])
+    sheet.append([neutralise(title)])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([])
     for term, text in lines:
-        sheet.append([term, text])
+        sheet.append([neutralise(term), neutralise(text)])
         if term and not text:
             sheet.cell(sheet.max_row, 1).font = Font(bold=True)
     sheet.column_dimensions["A"].width = 30
@@ -104,4 +111,4 @@ def _cell(value: object) -> object:
         return None
     if value is pd.NA:
         return None
-    return value
+    return neutralise(value)

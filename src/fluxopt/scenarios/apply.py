@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from fluxopt.constraints.ruleset import ConstraintSet, load_constraint_set
 from fluxopt.instance import Instance
 from fluxopt.scenarios.spec import Scenario
+from fluxopt.schema.paths import looks_like_path
 from fluxopt.schema.problems import FluxoptError, InvalidInputError, Problem
 
 DEFAULT_CONSTRAINTS = "lec-default"
@@ -57,7 +58,7 @@ class Applied:
 
 def apply_scenario(instance: Instance, scenario: Scenario) -> Applied:
     """The instance, constraint set and scores of ``scenario`` on the base ``instance``."""
-    base = load_constraint_set(scenario.constraints or instance.config.constraints)
+    base = load_constraint_set(scenario.constraints or instance.constraints_source)
     rules = apply_rules(base, scenario)
     changed = apply_instance(instance, scenario)
     return Applied(
@@ -136,7 +137,7 @@ def scores_for(instance: Instance, grid: str | None) -> pd.Series | None:
     """Scores under ``grid`` (``None``: the instance's grid; empty: the wait-based score)."""
     from fluxopt.scoring import load_grid, score
 
-    name = instance.config.grid if grid is None else grid
+    name = instance.grid_source if grid is None else grid
     if not name:
         return None
     loaded = load_grid(name, base=instance.folder)
@@ -161,12 +162,19 @@ def instance_yaml(base: Path) -> dict[str, Any]:
     return raw if isinstance(raw, dict) else {}
 
 
-def rule_names(scenario: Scenario, config: dict[str, Any]) -> dict[str, str]:
-    """The constraint set and grid a scenario reads: its own, else the instance's."""
+def rule_names(scenario: Scenario, config: dict[str, Any], base: Path) -> dict[str, str]:
+    """The constraint set and grid a scenario reads: its own, else the instance's.
+
+    A file named by ``instance.yaml`` is read from the instance folder ``base``.
+    """
+
+    def of_instance(key: str, default: str) -> str:
+        text = str(config.get(key) or default)
+        return str(base / text) if looks_like_path(text) else text
+
     return {
-        "constraints": scenario.constraints
-        or str(config.get("constraints") or DEFAULT_CONSTRAINTS),
-        "grid": str(config.get("grid") or "") if scenario.grid is None else scenario.grid,
+        "constraints": scenario.constraints or of_instance("constraints", DEFAULT_CONSTRAINTS),
+        "grid": of_instance("grid", "") if scenario.grid is None else scenario.grid,
     }
 
 
@@ -183,7 +191,7 @@ def rule_file_problems(base: Path, scenarios: Iterable[Scenario]) -> list[Proble
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for scenario in scenarios:
-        for kind, name in rule_names(scenario, config).items():
+        for kind, name in rule_names(scenario, config, base).items():
             if not name or (kind, name) in seen:
                 continue
             seen.add((kind, name))

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from fluxopt.cells import write_csv
 from fluxopt.scenarios.plots import bar_chart, grouped_bars, line_chart
 
 HEADLINE = (
@@ -90,7 +91,7 @@ def write_reports(
     out.mkdir(parents=True, exist_ok=True)
     table = comparison_table(rows)
     csv_path = out / "compare.csv"
-    table.to_csv(csv_path, index=False, lineterminator="\n")
+    write_csv(table, csv_path)
     html_path = out / "compare.html"
     html_path.write_text(render_html(table, title, sections, description), encoding="utf-8")
     return {"csv": csv_path, "html": html_path}

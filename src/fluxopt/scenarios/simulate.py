@@ -405,7 +405,7 @@ def _with_flux(rules: ConstraintSet) -> ConstraintSet:
 def _grid(instance: Instance, grid: str | None) -> Grid | None:
     from fluxopt.scoring import load_grid
 
-    name = instance.config.grid if grid is None else grid
+    name = instance.grid_source if grid is None else grid
     return load_grid(name, base=instance.folder) if name else None
 
 

@@ -45,6 +45,7 @@ from pydantic import (
 )
 
 from fluxopt.constraints.ruleset import Level
+from fluxopt.schema.paths import looks_like_path, name_problem, path_problem
 from fluxopt.schema.problems import InvalidInputError, Problem
 
 Method = Literal["stock_share", "turnover_weighted", "unique_rights", "negotiated"]
@@ -133,7 +134,9 @@ class Scenario(Strict):
         description="Batch month (default: every unit of the instance); not for simulations.",
     )
     solver: str = "highs"
-    time_limit: float = Field(default=30.0, gt=0, description="Seconds per solve.")
+    time_limit: float = Field(
+        default=30.0, gt=0, allow_inf_nan=False, description="Seconds per solve (finite, > 0)."
+    )
     mip_gap: float = Field(default=1e-3, ge=0, le=1)
     simulate: SimulationSpec | None = None
 
@@ -216,6 +219,14 @@ class SweepFile(Strict):
     scenarios: tuple[dict[str, Any], ...] = ()
     product: Product | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_plain(cls, name: str) -> str:
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(f"the name {problem} (it names the folder sweep-<name>)")
+        return name
+
 
 def load_sweep(path: Path | str) -> tuple[SweepFile, tuple[Scenario, ...]]:
     """Read a sweep file and expand it into scenarios; raise once with every problem."""
@@ -231,7 +242,22 @@ def load_sweep(path: Path | str) -> tuple[SweepFile, tuple[Scenario, ...]]:
         raise InvalidInputError(
             f"sweep file {where}", [Problem(where, f"is not valid YAML: {exc}", "fix the syntax")]
         ) from exc
-    return parse_sweep(raw, where)
+    sweep, scenarios = parse_sweep(raw, where)
+    return sweep, tuple(in_folder(scenario, path.parent) for scenario in scenarios)
+
+
+def in_folder(scenario: Scenario, folder: Path) -> Scenario:
+    """The scenario with the rule files it names read from the sweep file's folder.
+
+    A bundled name (``lec-default``) stays a name; a file path (checked relative and inside
+    by :func:`rule_paths_outside`) is resolved against ``folder``, not the working folder.
+    """
+    update = {
+        key: str(folder / value)
+        for key in ("constraints", "grid")
+        if (value := getattr(scenario, key)) and looks_like_path(value)
+    }
+    return scenario.model_copy(update=update) if update else scenario
 
 
 def parse_sweep(raw: Any, where: str = "sweep") -> tuple[SweepFile, tuple[Scenario, ...]]:
@@ -261,10 +287,37 @@ def expand(sweep: SweepFile, where: str = "sweep") -> tuple[list[Scenario], list
     problems: list[Problem] = []
     for location, entry in entries_of(sweep):
         try:
-            scenarios.append(Scenario.model_validate(entry))
+            scenario = Scenario.model_validate(entry)
         except ValidationError as exc:
             problems.extend(_problems(where, exc, prefix=location))
+            continue
+        outside = rule_paths_outside(scenario, where, location)
+        problems.extend(outside)
+        if not outside:
+            scenarios.append(scenario)
     return scenarios, problems
+
+
+def rule_paths_outside(scenario: Scenario, where: str, location: str) -> list[Problem]:
+    """A grid or constraint-set path of a sweep file that is absolute or climbs out (``..``).
+
+    Paths a sweep file names stay relative and inside (:mod:`fluxopt.schema.paths`); a
+    path typed on the command line is the user's own and is not checked here.
+    """
+    problems = []
+    for key in ("constraints", "grid"):
+        value = getattr(scenario, key)
+        problem = path_problem(value) if value and looks_like_path(value) else None
+        if problem:
+            problems.append(
+                Problem(
+                    where,
+                    f"{key}: {problem}",
+                    "name a bundled grid or constraint set, or a relative path without ..",
+                    key=location,
+                )
+            )
+    return problems
 
 
 def entries_of(sweep: SweepFile) -> list[tuple[str, dict[str, Any]]]:

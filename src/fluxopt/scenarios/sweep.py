@@ -13,7 +13,10 @@ Failures
     A scenario that fails returns a row with ``status = "error"`` and the message; a task
     lost with its worker is recomputed on another worker by the scheduler (and retried up
     to ``retries`` times if it raised); a task that still fails gives an error row. The
-    other scenarios always finish.
+    other scenarios always finish. A scheduler that cannot be reached raises
+    :class:`SchedulerError` before anything runs; a scheduler lost during the sweep turns
+    every scenario not finished yet into an error row ("the Dask scheduler was lost") and
+    sets :attr:`SweepOutcome.scheduler_lost`; the rows that finished are kept (and cached).
 Cache and resume
     Each finished scenario is written to ``<out>/results/<key>.json``, where the key is
     :math:`\operatorname{sha256}` of the scenario's specification (without its name), the
@@ -24,6 +27,7 @@ Cache and resume
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -42,6 +46,7 @@ from fluxopt.constraints.ruleset import constraints_dir
 from fluxopt.scenarios.apply import check_rule_files, instance_yaml, rule_names
 from fluxopt.scenarios.spec import Scenario
 from fluxopt.scenarios.task import error_message, run_scenario
+from fluxopt.schema.problems import FluxoptError
 
 RESULTS_DIR = "results"
 INLINE = "inline"
@@ -60,6 +65,8 @@ class SweepOutcome:
     reused: int
     """Scenarios whose row came from the cache."""
     out: Path
+    scheduler_lost: bool = False
+    """Whether the Dask scheduler was lost before every scenario finished."""
 
     @property
     def failed(self) -> int:
@@ -108,14 +115,17 @@ def run_sweep(
         if on_row is not None:
             on_row({**row, "scenario": todo[key].name}, False)
 
+    lost = False
     if todo:
         run = _run_inline if scheduler == INLINE else _run_dask
-        run(str(base_path), digest, todo, finish, scheduler, workers, retries)
+        lost = run(str(base_path), digest, todo, finish, scheduler, workers, retries)
     table = pd.DataFrame(
         [{**rows[key], "scenario": s.name} for key, s in zip(keys, scenarios, strict=True)]
     )
     reused = sum(1 for key in keys if key not in todo)
-    return SweepOutcome(rows=table, submitted=len(todo), reused=reused, out=out_path)
+    return SweepOutcome(
+        rows=table, submitted=len(todo), reused=reused, out=out_path, scheduler_lost=lost
+    )
 
 
 def _run_inline(
@@ -126,9 +136,10 @@ def _run_inline(
     scheduler: str | None,
     workers: int | None,
     retries: int,
-) -> None:
+) -> bool:
     for key, scenario in todo.items():
         finish(key, run_scenario(base, scenario.model_dump(mode="json"), digest))
+    return False
 
 
 def _run_dask(
@@ -139,11 +150,13 @@ def _run_dask(
     scheduler: str | None,
     workers: int | None,
     retries: int,
-) -> None:
+) -> bool:
+    """Run the scenarios on Dask; return whether the scheduler was lost on the way."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
-    with dask_client(scheduler, workers) as client:
+    done: set[str] = set()
+    with quiet_dask_logs(), dask_client(scheduler, workers) as client:
         futures = {
             client.submit(
                 run_scenario,
@@ -156,18 +169,65 @@ def _run_dask(
             ): key
             for key, scenario in todo.items()
         }
-        for future in as_completed(futures):
-            key = futures[future]
-            try:
-                row = future.result()
-            except Exception as exc:  # the task itself failed (lost worker, retries spent)
-                row = {
-                    "scenario": todo[key].name,
-                    "kind": todo[key].kind,
-                    "status": "error",
-                    "error": error_message(exc),
-                }
-            finish(key, row)
+        lost = False
+        try:
+            for future in as_completed(futures):
+                key = futures[future]
+                try:
+                    row = future.result()
+                except Exception as exc:  # the task failed (lost worker, retries spent)
+                    gone = _scheduler_gone(client, exc)
+                    lost = lost or gone
+                    row = _error_row(todo[key], LOST_MESSAGE if gone else error_message(exc))
+                finish(key, row)
+                done.add(key)
+        except (OSError, TimeoutError, asyncio.CancelledError) as exc:
+            if not _scheduler_gone(client, exc):
+                raise
+            lost = True
+        for key in todo:
+            if key not in done:
+                finish(key, _error_row(todo[key], LOST_MESSAGE))
+                lost = True
+        return lost
+
+
+LOST_MESSAGE = "the Dask scheduler was lost before this scenario finished; run the sweep again"
+
+
+class SchedulerError(FluxoptError):
+    """The Dask scheduler named by the user cannot be reached."""
+
+
+def _error_row(scenario: Scenario, message: str) -> dict[str, Any]:
+    return {"scenario": scenario.name, "kind": scenario.kind, "status": "error", "error": message}
+
+
+def _scheduler_gone(client: Any, exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a lost connection to the scheduler rather than the task."""
+    if "scheduler-connection-lost" in str(exc):
+        return True
+    return getattr(client, "status", "running") not in ("running", "connecting", "newly-created")
+
+
+@contextlib.contextmanager
+def quiet_dask_logs() -> Iterator[None]:
+    """Keep Dask's own error logs (and their tracebacks) off the screen during a sweep.
+
+    What matters reaches the user as rows and messages of fluxopt (module docstring).
+    """
+    names = ["distributed"] + [
+        name for name in logging.root.manager.loggerDict if name.startswith("distributed.")
+    ]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -177,7 +237,15 @@ def dask_client(scheduler: str | None, workers: int | None = None) -> Iterator[A
 
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler))
+            try:
+                client = stack.enter_context(Client(scheduler))
+            except (OSError, TimeoutError, ValueError) as exc:
+                text = str(exc).strip()
+                reason = text.splitlines()[0] if text else type(exc).__name__
+                raise SchedulerError(
+                    f"cannot reach the Dask scheduler {scheduler}: {reason}; check the address "
+                    "and that the scheduler runs, or leave out --scheduler for a local cluster"
+                ) from exc
         else:
             cluster = stack.enter_context(
                 LocalCluster(
@@ -222,7 +290,7 @@ def scenario_key(scenario: Scenario, base: Path, digest: str) -> str:
 def rule_file_digests(scenario: Scenario, base: Path) -> dict[str, str]:
     """sha256 of the constraint-set and grid files the scenario reads (by what it names)."""
     out: dict[str, str] = {}
-    for kind, name in rule_names(scenario, instance_yaml(base)).items():
+    for kind, name in rule_names(scenario, instance_yaml(base), Path(base)).items():
         if not name:
             continue
         path = _rule_file(kind, name, base)

@@ -365,6 +365,7 @@ def _check_conventions(
         "keep one of share or annual_volume",
     )
     _check_share_sums(log, conventions)
+    _check_some_share(log, conventions)
     duplicated = conventions.duplicated(
         ["holder_id", "perimeter_kind", "perimeter_id"], keep="first"
     )
@@ -401,6 +402,30 @@ def _check_share_sums(log: ProblemLog, conventions: pd.DataFrame) -> None:
             column="share",
             key=where,
         )
+
+
+def _check_some_share(log: ProblemLog, conventions: pd.DataFrame) -> None:
+    r"""Warn when every convention grants nothing: all shares 0 and no annual volume > 0.
+
+    With :math:`s_c = 0` for every convention giving a share and :math:`v_c \le 0` for
+    every one giving a volume, no holder receives any unit of the flux: the landlord keeps
+    it all, which is allowed but almost always a data error (shares typed as percentages
+    and rounded, a column left blank by an export).
+    """
+    share = conventions["share"].to_numpy(dtype="float64", na_value=np.nan)
+    volume = conventions["annual_volume"].to_numpy(dtype="float64", na_value=np.nan)
+    given = ~np.isnan(share) | ~np.isnan(volume)
+    if not given.any() or bool(np.any(share[~np.isnan(share)] != 0)):
+        return
+    if bool(np.any(volume[~np.isnan(volume)] > 0)):
+        return
+    log.warning(
+        "conventions",
+        f"every convention grants nothing: the {int(given.sum())} share(s) or volume(s) "
+        "given are all 0, so no holder receives any unit and the landlord keeps the flux",
+        "check the share column (fractions between 0 and 1, e.g. 0.25 for 25 %)",
+        column="share",
+    )
 
 
 def _check_perimeters(

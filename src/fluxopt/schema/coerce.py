@@ -7,7 +7,9 @@ Parquet column of text in a numeric field or an XLSX date in a numeric field is 
 like the same cell in a CSV file. Absent optional columns and empty optional cells take
 the declared default.
 
-Accepted forms: numbers with a dot or a decimal comma (``512.40``, ``512,40``); integers
+Accepted forms: numbers with a dot or a decimal comma (``512.40``, ``512,40``), and with
+spaces between groups of three digits as French exports write them (``1 234,50``, with a
+plain, non-breaking or narrow non-breaking space); integers
 as whole numbers (``3`` or ``3.0``); booleans as ``true/false``, ``1/0``, ``yes/no``,
 ``oui/non`` (any case); dates as ISO 8601 ``YYYY-MM-DD`` (a time of day is dropped), or
 date cells of Parquet and XLSX files.
@@ -15,7 +17,6 @@ date cells of Parquet and XLSX files.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import warnings
@@ -24,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fluxopt.cells import restore, restore_frame
+from fluxopt.schema.csvfile import csv_header, dialect_warning, read_csv_cells, sniff
 from fluxopt.schema.declaration import ColumnSpec, TableSpec
 from fluxopt.schema.problems import ProblemLog
 
@@ -35,48 +38,43 @@ ISO_DATE_LENGTH = len("YYYY-MM-DD")
 """A date is written in full (``2025`` or ``2025-01`` alone are not dates)."""
 
 READERS = (".csv", ".parquet", ".xlsx")
+DIGIT_GROUP_SPACE = r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?:\D|$))"
+"""A space between digit groups (``1 234,50``): plain, no-break or narrow no-break."""
 
 
-def read_raw(path: Path) -> pd.DataFrame:
+def read_raw(path: Path, log: ProblemLog | None = None, table: str = "") -> pd.DataFrame:
     """Read a table file without interpreting its cells (CSV cells stay text).
 
     Column names are kept exactly as written, duplicates included (so that they can be
-    reported). A file without even a header line gives a frame with no columns.
+    reported). A file without even a header line gives a frame with no columns. A CSV file
+    may be UTF-8, Windows-1252 or Latin-1, separated by commas, semicolons or tabs
+    (:mod:`fluxopt.schema.csvfile`); another dialect than UTF-8 with commas is reported as a
+    warning in ``log``. Text cells that fluxopt neutralised when it wrote the file (a quote
+    before a formula character, :mod:`fluxopt.cells`) are read back without the quote.
     """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        header = _csv_header(path)
+        dialect = sniff(path)
+        header = csv_header(path, dialect)
         if not header:
             return pd.DataFrame()
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
             try:
-                frame = pd.read_csv(
-                    path,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_values=[],
-                    encoding="utf-8-sig",
-                    index_col=False,
-                )
+                frame = read_csv_cells(path, dialect)
             except pd.errors.ParserWarning as exc:
                 raise ValueError("the first row has more fields than the header line") from exc
-        return _named(frame, header)
+        if log is not None:
+            dialect_warning(log, table or path.stem, path, dialect)
+        return restore_frame(_named(frame, [restore(name) for name in header]))
     if suffix == ".xlsx":
         grid = pd.read_excel(path, header=None, dtype=object, engine="openpyxl")
-        return _split_header(grid)
+        return restore_frame(_split_header(grid))
     if suffix == ".parquet":
         frame = pd.read_parquet(path)
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame.reset_index(drop=True)
     raise ValueError(f"unsupported table format {suffix!r}; use one of {', '.join(READERS)}")
-
-
-def _csv_header(path: Path) -> list[str]:
-    """The column names on the first line of a CSV file, as written (duplicates kept)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        first = next(csv.reader(handle), [])
-    return [name.strip() for name in first]
 
 
 def _split_header(grid: pd.DataFrame) -> pd.DataFrame:
@@ -151,7 +149,8 @@ def _is_numeric(raw: pd.Series) -> bool:
 def _numbers(raw: pd.Series, text: pd.Series) -> np.ndarray:
     """Cells as float64 (NaN when empty or not a number).
 
-    Numeric columns are taken as they are; text is read with a dot or a decimal comma.
+    Numeric columns are taken as they are; text is read with a dot or a decimal comma, and
+    spaces between groups of three digits are dropped.
     """
     if _is_numeric(raw):
         return raw.to_numpy(dtype="float64", na_value=np.nan)
@@ -160,7 +159,11 @@ def _numbers(raw: pd.Series, text: pd.Series) -> np.ndarray:
     )
     retry = np.isnan(parsed) & text.notna().to_numpy(dtype=bool)
     if retry.any():
-        with_dot = text[retry].str.replace(",", ".", regex=False)
+        with_dot = (
+            text[retry]
+            .str.replace(DIGIT_GROUP_SPACE, "", regex=True)
+            .str.replace(",", ".", regex=False)
+        )
         parsed[retry] = pd.to_numeric(with_dot, errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )

@@ -209,7 +209,23 @@ def _key_text(value: object) -> str | None:
 
 
 class FluxoptError(Exception):
-    """Base of the errors fluxopt reports to the user as a short message."""
+    """Base of the errors fluxopt reports to the user as a short message.
+
+    The command line ends with status 2 (invalid input or refused) on this error, 3 on a
+    :class:`ViolationsError` and 4 on a :class:`PartialResultError`.
+    """
+
+
+class ViolationsError(FluxoptError):
+    """The independent verifier found broken hard rules in decisions (exit status 3)."""
+
+
+class PartialResultError(FluxoptError):
+    """Some parts of a run failed while the others finished and were written (status 4)."""
+
+
+class OutputFolderError(FluxoptError):
+    """An output folder or file cannot be written (checked before any work is done)."""
 
 
 class InvalidInputError(FluxoptError):
