@@ -8,12 +8,14 @@ categories 1..6 and a few history events. Every table is CSV.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import settings
+
+from ledger_backends import LedgerBackend, PostgresServer, find_postgres
 
 # Property tests draw the same examples on every run, so that the suite (and CI) is
 # reproducible; a failure found once is found again.
@@ -149,3 +151,25 @@ def rewrite_table(
     edited = edit(frame)
     (frame if edited is None else edited).to_csv(path, index=False, lineterminator="\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on loopback for the session (skipped where no server binary exists)."""
+    bin_dir = find_postgres()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries (pg_ctl, initdb) in PATH or /usr/lib/postgresql")
+    server = PostgresServer(bin_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> LedgerBackend:
+    """Each ledger test runs on a SQLite file and on a PostgreSQL database."""
+    if request.param == "postgresql":
+        return LedgerBackend("postgresql", request.getfixturevalue("postgres"))
+    return LedgerBackend("sqlite")

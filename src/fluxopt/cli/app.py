@@ -36,7 +36,7 @@ class FluxoptGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
-            sys.exit(EXIT_FAILURE)
+            sys.exit(getattr(exc, "exit_code", EXIT_FAILURE))
 
 
 def report_invalid(exc: InvalidInputError) -> None:

@@ -211,9 +211,31 @@ def _key_text(value: object) -> str | None:
 class FluxoptError(Exception):
     """Base of the errors fluxopt reports to the user as a short message."""
 
+    exit_code = 1
+    """Exit status of the command line when this error stops it."""
+
+
+class RefusedError(FluxoptError):
+    """fluxopt refuses to act (exit status 2): doing so would lose or corrupt data.
+
+    Raised before anything is written, with what to do instead: an output folder that
+    holds files fluxopt did not write, a busy or half-published ledger, months out of
+    order, an unreadable ledger file.
+    """
+
+    exit_code = 2
+
+
+class PartialError(FluxoptError):
+    """Part of the work was done and part was not (exit status 4); the message says which."""
+
+    exit_code = 4
+
 
 class InvalidInputError(FluxoptError):
     """An input failed validation; carries every problem found, not just the first."""
+
+    exit_code = 2
 
     def __init__(self, what: str, problems: list[Problem]) -> None:
         self.what = what
