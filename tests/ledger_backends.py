@@ -41,7 +41,9 @@ def find_postgres() -> Path | None:
         for path in Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")
         if (path.parent / "initdb").exists()
     ]
-    versions = sorted(candidates, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    versions = sorted(
+        candidates, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0
+    )
     return versions[-1] if versions else None
 
 

@@ -29,6 +29,22 @@ FEBRUARY_UNITS = ("U202601-0005", "U202601-0006", "U202601-0007", "U202601-0008"
 SETTINGS = SolveSettings(time_limit=30.0)
 
 
+MARCH_UNITS = ("U202601-0007", "U202601-0008")
+
+
+def three_month_instance(folder: Path) -> Path:
+    """The two-month copy with two of February's units moved on to March (4, 2 and 2 units)."""
+    two_month_instance(folder)
+    units = pd.read_csv(folder / "units.csv", dtype=str, keep_default_na=False)
+    moved = units["unit_id"].isin(MARCH_UNITS)
+    units.loc[moved, "available_on"] = "2026-03" + units.loc[moved, "available_on"].str[7:]
+    units.to_csv(folder / "units.csv", index=False, lineterminator="\n")
+    config = yaml.safe_load((folder / "instance.yaml").read_text(encoding="utf-8"))
+    config["months"] = ["2026-01", "2026-02", "2026-03"]
+    (folder / "instance.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    return folder
+
+
 def two_month_instance(folder: Path) -> Path:
     """Copy the tiny instance into ``folder`` with four of its units moved to February."""
     shutil.copytree(TINY, folder)

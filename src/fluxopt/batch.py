@@ -45,11 +45,10 @@ from typing import Any
 
 import pandas as pd
 
-from fluxopt import __version__
+from fluxopt import __version__, papers
 from fluxopt.allocate import Allocation, SolveSettings, allocate
 from fluxopt.constraints.ruleset import ConstraintSet, constraints_dir, load_constraint_set
 from fluxopt.instance import CONFIG_FILE, Instance, load_instance
-from fluxopt import papers
 from fluxopt.ledger import counters
 from fluxopt.ledger.lock import locked
 from fluxopt.ledger.schema import FluxPositionRow

@@ -44,7 +44,9 @@ def check_order(batches: pd.DataFrame, instance: Instance, month: str, allow_gap
     if missing:
         problems.append(f"no batch is recorded for {', '.join(missing)}")
     if stale:
-        problems.append(f"the batches of {', '.join(stale)} are stale (an earlier month was re-run)")
+        problems.append(
+            f"the batches of {', '.join(stale)} are stale (an earlier month was re-run)"
+        )
     first = min(missing + stale)
     raise RefusedError(
         f"months are solved in order and {' and '.join(problems)}: the batch of {month} would "

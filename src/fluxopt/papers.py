@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -74,11 +73,11 @@ class Marker:
 
     def write(self, folder: Path) -> Path:
         """Write the marker into ``folder`` (atomically: a temporary file, then a rename)."""
-        payload = {"format": FORMAT, **asdict(self), "written_at": now_text()}
+        payload = {"format": FORMAT, **asdict(self), "written_at": self.written_at or now_text()}
         path = folder / MARKER
         temporary = folder / f"{MARKER}.{self.run_id}.tmp"
         temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", "utf-8")
-        os.replace(temporary, path)
+        temporary.replace(path)
         return path
 
 
@@ -172,9 +171,7 @@ def check_out_folder(target: Path, slot: Marker, always_written: list[str]) -> M
         if (target / name).is_file() and digest_file(target / name) != digest
     ]
     taken = [
-        name
-        for name in always_written
-        if (target / name).exists() and name not in marker.files
+        name for name in always_written if (target / name).exists() and name not in marker.files
     ]
     if changed or taken:
         names = ", ".join(changed + taken)
@@ -215,13 +212,14 @@ def open_staging(target: Path, marker: Marker) -> Path:
 def seal(staging: Path, inputs: str = "") -> Marker:
     """List every file written into the staging folder, with its hash, in its marker."""
     marker = read_marker(staging)
-    assert marker is not None and marker.kind == "staging"
+    assert marker is not None
+    assert marker.kind == "staging"
     files = {
         path.relative_to(staging).as_posix(): digest_file(path)
         for path in sorted(staging.rglob("*"))
         if path.is_file() and not path.name.startswith(MARKER)
     }
-    sealed = replace(marker, files=files, inputs=inputs)
+    sealed = replace(marker, files=files, inputs=inputs, written_at="")
     sealed.write(staging)
     return sealed
 
@@ -259,7 +257,7 @@ def publish(staging: Path, target: Path) -> Marker:
                     "write it; move it away, then finish the publication"
                 )
             _move(source, destination)
-    published = replace(new, kind="published")
+    published = replace(new, kind="published", written_at="")
     published.write(target)
     _remove_own(retired)
     _remove_own(staging)
@@ -345,7 +343,7 @@ def _move(source: Path, destination: Path) -> None:
     if not source.is_file() or source.is_symlink():
         return
     destination.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, destination)
+    source.replace(destination)
 
 
 def _prune_empty(folder: Path, names: dict[str, str]) -> None:

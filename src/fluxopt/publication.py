@@ -122,16 +122,18 @@ def check_ledger(ledger: Ledger, folders: list[Path], year: int | None = None) -
     """Compare the ledger with the folders it published (all of its batches' by default)."""
     report = CheckReport()
     batches = ledger.batches(year)
-    for row in batches.itertuples(index=False):
-        if not row.published_at:
-            report.findings.append(half_published_message(ledger, pd.DataFrame([row])))
-        if row.stale:
-            report.notes.append(f"batch {row.month} is stale: {row.stale}; run it again")
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items()} for row in batches.to_dict("records")
+    ]
+    half = ledger.half_published()
+    if not half.empty:
+        report.findings.append(half_published_message(ledger, half))
+    for row in records:
+        if row["stale"]:
+            report.notes.append(f"batch {row['month']} is stale: {row['stale']}; run it again")
     if not folders:
-        folders = [
-            Path(row.out_dir) for row in batches.itertuples(index=False) if row.published_at
-        ]
-    by_id = {str(row["batch_id"]): row for row in batches.to_dict("records")}
+        folders = [Path(str(row["out_dir"])) for row in records if row["published_at"]]
+    by_id = {str(row["batch_id"]): row for row in records}
     for folder in folders:
         report.folders.append(folder)
         report.findings.extend(f"{folder}: {text}" for text in _check_folder(ledger, folder, by_id))

@@ -35,7 +35,7 @@ class FluxoptGroup(click.Group):
         except FluxoptError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             sys.exit(getattr(exc, "exit_code", EXIT_FAILURE))
 
 
@@ -84,6 +84,7 @@ COMMAND_MODULES = (
     "flux_cmds",
     "solve_cmds",
     "batch_cmds",
+    "ledger_cmds",
     "whatif_cmds",
     "bench_cmds",
 )

@@ -59,9 +59,7 @@ class LockHolder:
 
     def describe(self) -> str:
         """``batch 2026-02 of instance demo, since …, process 123 on host h``."""
-        return (
-            f"{self.purpose}, since {self.acquired_at}, process {self.pid} on host {self.host}"
-        )
+        return f"{self.purpose}, since {self.acquired_at}, process {self.pid} on host {self.host}"
 
 
 class LedgerBusyError(RefusedError):

@@ -92,7 +92,9 @@ def _add_publication_columns(conn: Connection) -> None:
     ):
         conn.execute(text(f"ALTER TABLE batches ADD COLUMN {name} {kind} DEFAULT '' NOT NULL"))
     conn.execute(
-        update(BatchRow).values(committed_at=BatchRow.finished_at, published_at=BatchRow.finished_at)
+        update(BatchRow).values(
+            committed_at=BatchRow.finished_at, published_at=BatchRow.finished_at
+        )
     )
 
 
@@ -379,9 +381,7 @@ class Ledger:
                 insert_rows(conn, model, frame)
             if later:
                 reason = f"{month} was recorded again on {batch['committed_at']}"
-                conn.execute(
-                    update(BatchRow).where(BatchRow.month.in_(later)).values(stale=reason)
-                )
+                conn.execute(update(BatchRow).where(BatchRow.month.in_(later)).values(stale=reason))
         return sorted(later)
 
     def mark_published(self, batch_id: str, run_id: str) -> None:
