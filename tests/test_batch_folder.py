@@ -120,9 +120,7 @@ def test_papers_with_recorded_outcomes_are_replaced_only_with_force(
     assert "outcomes of 2026-01 are recorded" in output
     assert snapshot(folder) == before
     assert no_solve == []
-    code, output = invoke(
-        *batch_args(january[0], "2026-01", run / "fluxopt.db", folder), "--force"
-    )
+    code, output = invoke(*batch_args(january[0], "2026-01", run / "fluxopt.db", folder), "--force")
     assert code == 0, output
     assert snapshot(folder)["report.html"] != b""
     assert no_solve == ["2026-01"]
@@ -224,8 +222,8 @@ def test_a_read_only_output_folder_is_refused_before_solving(
     ledger = tmp_path / "ledger.db"
     try:
         command = [
-            str(Path(sys.executable).with_name("fluxopt")), "batch", str(january[0]), "--month", "2026-01",
-            "--ledger", str(ledger), "--out", str(folder),
+            str(Path(sys.executable).with_name("fluxopt")), "batch", str(january[0]),
+            "--month", "2026-01", "--ledger", str(ledger), "--out", str(folder),
         ]  # fmt: skip
         done = subprocess.run(
             _unprivileged(command), capture_output=True, text=True, timeout=300, check=False
