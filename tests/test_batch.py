@@ -13,18 +13,16 @@ import pandas as pd
 import pytest
 
 from fluxopt.allocate import SolveSettings
-from fluxopt.batch import BatchResult
 from fluxopt.ledger.schema import BatchRow, OrientationRow, ShortlistRow
 from fluxopt.ledger.simulate import SimulationSettings, simulate_outcomes
 from fluxopt.schema.problems import FluxoptError
 from ledger_backends import LedgerBackend
 from test_batch_support import (
+    January,
     Run,
     batch,
     copy_backend_run,
-    new_run,
     simulate_and_import,
-    two_month_instance,
 )
 
 RUN_COLUMNS = {
@@ -38,16 +36,11 @@ RUN_COLUMNS = {
 }
 """Columns of a batch row that differ between two runs of a batch (clocks, run, folder)."""
 
-January = tuple[Path, Run, BatchResult]
-
 
 @pytest.fixture(scope="module")
-def january(tmp_path_factory: pytest.TempPathFactory, backend: LedgerBackend) -> January:
-    """One January batch on the two-month tiny instance: instance, run, result."""
-    base = tmp_path_factory.mktemp("january")
-    instance = two_month_instance(base / "tiny")
-    run = new_run(backend, base / "run")
-    return instance, run, batch(instance, "2026-01", run)
+def january(two_month_january: January) -> January:
+    """January recorded on the tiny instance (shared: tests work on copies)."""
+    return two_month_january
 
 
 @pytest.fixture

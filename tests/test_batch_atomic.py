@@ -15,17 +15,13 @@ import fluxopt.ledger.store
 from fluxopt.batch import BatchResult
 from fluxopt.ledger.schema import ShortlistRow
 from ledger_backends import LedgerBackend
-from test_batch_support import Run, batch, copy_backend_run, new_run, two_month_instance
-
-January = tuple[Path, Run, BatchResult]
+from test_batch_support import January, Run, batch, copy_backend_run
 
 
 @pytest.fixture(scope="module")
-def january(tmp_path_factory: pytest.TempPathFactory, backend: LedgerBackend) -> January:
-    base = tmp_path_factory.mktemp("january")
-    instance = two_month_instance(base / "tiny")
-    run = new_run(backend, base / "run")
-    return instance, run, batch(instance, "2026-01", run)
+def january(two_month_january: January) -> January:
+    """January recorded on the tiny instance (shared: tests work on copies)."""
+    return two_month_january
 
 
 @pytest.fixture

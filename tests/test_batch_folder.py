@@ -24,14 +24,14 @@ from fluxopt.batch import BatchResult
 from fluxopt.cli.app import cli
 from fluxopt.ledger import Ledger
 from fluxopt.schema.problems import RefusedError
-from test_batch_support import batch, copy_run, simulate_and_import, two_month_instance
+from test_batch_support import January, batch, copy_run, simulate_and_import
 
 
 @pytest.fixture(scope="module")
-def january(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BatchResult]:
-    base = tmp_path_factory.mktemp("january")
-    instance = two_month_instance(base / "tiny")
-    return instance, base / "run", batch(instance, "2026-01", base / "run")
+def january(two_month_january_sqlite: January) -> tuple[Path, Path, BatchResult]:
+    """January recorded on the tiny instance, SQLite ledger (shared: tests work on copies)."""
+    instance, run, result = two_month_january_sqlite
+    return instance, run.root, result
 
 
 @pytest.fixture
@@ -39,15 +39,18 @@ def run(january: tuple[Path, Path, BatchResult], tmp_path: Path) -> Path:
     return copy_run(january[1], tmp_path / "run")
 
 
+class SolveStartedError(Exception):
+    """Raised where a batch starts solving: every check before it has passed."""
+
+
 @pytest.fixture
 def no_solve(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every solve the batch starts (a refused batch must start none)."""
+    """Note every solve a batch starts, and stop it there (a refused batch starts none)."""
     solved: list[str] = []
-    original = fluxopt.batch.solve_batch
 
-    def noting(plan: fluxopt.batch.BatchPlan, *args: object) -> object:
+    def noting(plan: fluxopt.batch.BatchPlan, *_args: object) -> object:
         solved.append(plan.month)
-        return original(plan, *args)  # type: ignore[arg-type]
+        raise SolveStartedError(plan.month)
 
     monkeypatch.setattr(fluxopt.batch, "solve_batch", noting)
     return solved
@@ -120,10 +123,10 @@ def test_papers_with_recorded_outcomes_are_replaced_only_with_force(
     assert "outcomes of 2026-01 are recorded" in output
     assert snapshot(folder) == before
     assert no_solve == []
-    code, output = invoke(*batch_args(january[0], "2026-01", run / "fluxopt.db", folder), "--force")
-    assert code == 0, output
-    assert snapshot(folder)["report.html"] != b""
+    with pytest.raises(SolveStartedError):
+        batch(january[0], "2026-01", run, force=True)
     assert no_solve == ["2026-01"]
+    assert snapshot(folder) == before
 
 
 def test_papers_of_another_month_or_ledger_are_refused(

@@ -71,6 +71,10 @@ class Run:
         return Ledger(self.ledger)
 
 
+January = tuple[Path, Run, BatchResult]
+"""An instance folder, a run with its January batch recorded, and that batch's result."""
+
+
 def as_run(root: Path | Run) -> Run:
     """A run given as a folder uses the SQLite ledger ``root/fluxopt.db``."""
     return root if isinstance(root, Run) else Run(root, str(root / "fluxopt.db"))

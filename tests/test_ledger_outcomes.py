@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from fluxopt.batch import BatchResult
 from fluxopt.cli.app import cli
 from fluxopt.instance import load_instance
 from fluxopt.ledger.outcomes import import_outcomes
@@ -19,23 +18,17 @@ from fluxopt.ledger.schema import OrientationRow, OutcomeRow, ShortlistRow
 from fluxopt.schema.problems import InvalidInputError
 from ledger_backends import LedgerBackend
 from test_batch_support import (
+    January,
     Run,
-    batch,
     copy_backend_run,
-    new_run,
-    two_month_instance,
     write_outcomes,
 )
 
-January = tuple[Path, Run, BatchResult]
-
 
 @pytest.fixture(scope="module")
-def january(tmp_path_factory: pytest.TempPathFactory, backend: LedgerBackend) -> January:
-    base = tmp_path_factory.mktemp("january")
-    instance = two_month_instance(base / "tiny")
-    run = new_run(backend, base / "run")
-    return instance, run, batch(instance, "2026-01", run)
+def january(two_month_january: January) -> January:
+    """January recorded on the tiny instance (shared: tests work on copies)."""
+    return two_month_january
 
 
 @pytest.fixture

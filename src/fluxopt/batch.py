@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -169,6 +171,8 @@ def run_batch(
                 run_id=uuid.uuid4().hex[:12],
                 ledger=ledger.name,
                 ledger_id=ledger.ledger_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
             )
             papers.clean_leftovers(target, ledger.ledger_id, keep=set())
             papers.check_out_folder(target, slot, always_written(month))

@@ -29,12 +29,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import socket
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import psutil
+
 from fluxopt.ledger.store import now_text
-from fluxopt.schema.problems import RefusedError
+from fluxopt.schema.problems import FluxoptError, RefusedError
 
 MARKER = ".fluxopt-batch.json"
 FORMAT = "fluxopt-batch-papers/1"
@@ -62,6 +65,9 @@ class Marker:
     files: dict[str, str] = field(default_factory=dict)
     """Relative path (``/``-separated) → SHA-256 of the file's bytes."""
     written_at: str = ""
+    host: str = ""
+    pid: int = 0
+    """Host and process that wrote a staging folder (a live one is never cleaned)."""
 
     def same_batch_slot(self, other: Marker) -> bool:
         """Both are papers of the same instance, month and ledger."""
@@ -106,6 +112,10 @@ def read_marker(folder: Path) -> Marker | None:
     kind, files = data.get("kind"), data.get("files")
     if kind not in KINDS or not isinstance(files, dict):
         raise MarkerError(f"{path}: field 'kind' or 'files' is not valid")
+    host, pid = data.get("host", ""), data.get("pid", 0)
+    if not isinstance(host, str) or not isinstance(pid, int):
+        raise MarkerError(f"{path}: field 'host' or 'pid' is not valid")
+    values.update(host=host, pid=pid)
     for name, digest in files.items():
         if not _inside(name) or not (isinstance(digest, str) and _is_digest(digest)):
             raise MarkerError(f"{path}: file entry {name!r} is not a path inside the folder")
@@ -212,8 +222,8 @@ def open_staging(target: Path, marker: Marker) -> Path:
 def seal(staging: Path, inputs: str = "") -> Marker:
     """List every file written into the staging folder, with its hash, in its marker."""
     marker = read_marker(staging)
-    assert marker is not None
-    assert marker.kind == "staging"
+    if marker is None or marker.kind != "staging":
+        raise FluxoptError(f"the staging folder {staging} was removed while the batch ran")
     files = {
         path.relative_to(staging).as_posix(): digest_file(path)
         for path in sorted(staging.rglob("*"))
@@ -300,7 +310,9 @@ def clean_leftovers(target: Path, ledger_id: str, keep: set[str]) -> list[Path]:
     """Remove staging and retired folders of ``target`` left by killed runs of this ledger.
 
     Only folders named like fluxopt's and holding fluxopt's marker of the same ledger are
-    removed, except those of the runs in ``keep`` (half-published batches, still needed).
+    removed, except those of the runs in ``keep`` (half-published batches, still needed) and
+    those whose writer still runs on this host. Called under the ledger's batch lock, so no
+    other run of this ledger is writing (unless its lock was removed by hand).
     """
     parent = target.parent
     if not parent.is_dir():
@@ -317,6 +329,8 @@ def clean_leftovers(target: Path, ledger_id: str, keep: set[str]) -> list[Path]:
         except MarkerError:
             continue
         if marker is None or marker.kind == "published" or marker.ledger_id != ledger_id:
+            continue
+        if marker.host == socket.gethostname() and marker.pid and psutil.pid_exists(marker.pid):
             continue
         shutil.rmtree(entry)
         removed.append(entry)

@@ -69,11 +69,14 @@ class LedgerBusyError(RefusedError):
 def holder(ledger: Ledger, name: str = BATCH_LOCK) -> LockHolder | None:
     """Who holds the lock ``name`` of the ledger, or ``None``."""
     with ledger.connect() as conn:
-        row = conn.execute(select(LockRow).where(LockRow.name == name)).first()
+        row = conn.execute(
+            select(
+                LockRow.owner, LockRow.purpose, LockRow.host, LockRow.pid, LockRow.acquired_at
+            ).where(LockRow.name == name)
+        ).first()
     if row is None:
         return None
-    found = row._mapping[LockRow]
-    return LockHolder(found.owner, found.purpose, found.host, int(found.pid), found.acquired_at)
+    return LockHolder(row.owner, row.purpose, row.host, int(row.pid), row.acquired_at)
 
 
 def acquire(ledger: Ledger, purpose: str, name: str = BATCH_LOCK) -> str:
