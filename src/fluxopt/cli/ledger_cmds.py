@@ -80,9 +80,11 @@ def ledger_info_cmd(ledger_url: str, year: int | None) -> None:
     """List the year's batches, their publication and staleness, and the state of their units."""
     from fluxopt.ledger.counters import unit_states
     from fluxopt.ledger.lock import holder
+    from fluxopt.publication import half_published_warning
 
-    with open_ledger(ledger_url) as ledger:
+    with ledger_errors(ledger_url), Ledger(ledger_url, create=False) as ledger:
         held = holder(ledger)
+        half = half_published_warning(ledger)
         years = ledger.years()
         if not years:
             console.print(f"the ledger {ledger.name} has no batch yet")
@@ -92,10 +94,11 @@ def ledger_info_cmd(ledger_url: str, year: int | None) -> None:
         states = unit_states(ledger, year)
     table = Table(title=f"Ledger {ledger.name}, {year}")
     columns = ("month", "status", "gap", "units", "carried", "shortlisted", "solver", "papers")
-    for column in columns:
+    for column in columns[:-1]:
         table.add_column(
-            column, justify="left" if column in ("month", "status", "solver", "papers") else "right"
+            column, justify="left" if column in ("month", "status", "solver") else "right"
         )
+    table.add_column("papers", no_wrap=True, min_width=len("HALF-PUBLISHED"))
     for row in batches.to_dict("records"):
         gap = row["gap"]
         papers = "stale" if row["stale"] else "published"
@@ -123,6 +126,8 @@ def ledger_info_cmd(ledger_url: str, year: int | None) -> None:
         )
     if held is not None:
         console.print(f"locked by {held.describe()}", soft_wrap=True)
+    if half:
+        console.print(f"[bold red]half-published:[/] {escape(half)}", soft_wrap=True)
 
 
 @ledger_group.command("check")
@@ -147,7 +152,7 @@ def ledger_check_cmd(ledger_url: str, folders: tuple[Path, ...], year: int | Non
         console.print(f"[red]mismatch:[/] {escape(finding)}", soft_wrap=True)
     checked = len(report.folders)
     if report.ok:
-        console.print(f"the ledger {ledger.name} and its {checked} folder(s) agree")
+        console.print(f"the ledger {ledger.name} and its {checked} folder(s) agree", soft_wrap=True)
         return
     console.print(f"{len(report.findings)} finding(s) over {checked} folder(s)")
     sys.exit(EXIT_CHECK_FINDINGS)
@@ -162,7 +167,7 @@ def ledger_publish_cmd(ledger_url: str, batch_id: str) -> None:
 
     with ledger_errors(ledger_url), Ledger(ledger_url, create=False) as ledger:
         folder = finish_publication(ledger, batch_id)
-    console.print(f"batch {batch_id} published in [bold]{folder}[/]")
+    console.print(f"batch {batch_id} published in [bold]{folder}[/]", soft_wrap=True)
 
 
 @ledger_group.command("rollback")
@@ -175,7 +180,9 @@ def ledger_rollback_cmd(ledger_url: str, batch_id: str) -> None:
     with ledger_errors(ledger_url), Ledger(ledger_url, create=False) as ledger:
         undo = undo_publication(ledger, batch_id)
     restored = "the batch it replaced is back" if undo.get("replaced") else "no batch before it"
-    console.print(f"batch {batch_id} undone in the ledger {ledger.name} ({restored})")
+    console.print(
+        f"batch {batch_id} undone in the ledger {ledger.name} ({restored})", soft_wrap=True
+    )
 
 
 @ledger_group.command("unlock")
@@ -187,7 +194,7 @@ def ledger_unlock_cmd(ledger_url: str) -> None:
     with ledger_errors(ledger_url), Ledger(ledger_url, create=False) as ledger:
         held = unlock(ledger)
     if held is None:
-        console.print(f"the ledger {ledger.name} is not locked")
+        console.print(f"the ledger {ledger.name} is not locked", soft_wrap=True)
     else:
         console.print(f"removed the lock of {held.describe()}", soft_wrap=True)
 
