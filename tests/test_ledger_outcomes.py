@@ -210,3 +210,59 @@ def test_cli_lists_the_problems_and_writes_nothing(run: Run) -> None:
     )
     assert missing.exit_code == 1
     assert "no ledger at" in missing.output
+
+
+def test_a_later_file_that_changes_an_attribution_needs_replace(run: Run) -> None:
+    (unit, applicant), (other_unit, other_applicant) = first_ranked(run)[:2]
+    table = listed(run)
+    second = table[(table["unit_id"] == unit) & (table["rank"] == 2)]
+    rival = str(second["applicant_id"].iloc[0]) if not second.empty else other_applicant
+    first = write_outcomes(
+        run.root / "january.csv",
+        [{"unit_id": unit, "decision": "attributed", "applicant_id": applicant}],
+    )
+    later = write_outcomes(
+        run.root / "february.csv",
+        [
+            {"unit_id": unit, "decision": "attributed", "applicant_id": applicant},
+            {"unit_id": other_unit, "decision": "no_attribution", "applicant_id": ""},
+        ],
+    )
+    changing = write_outcomes(
+        run.root / "march.csv",
+        [
+            {"unit_id": other_unit, "decision": "refused", "applicant_id": other_applicant},
+            {"unit_id": unit, "decision": "refused", "applicant_id": applicant},
+            {"unit_id": unit, "decision": "attributed", "applicant_id": rival},
+        ],
+    )
+    with run.open() as ledger:
+        import_outcomes(first, ledger)
+        again = import_outcomes(later, ledger)
+        assert again.set_aside == []
+        assert again.rows == 2
+    args = ["outcomes", "import", str(changing), "--ledger", run.ledger]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 4, result.output
+    assert "2 row(s) set aside" in result.stderr
+    assert f"row 2 ({unit}), column unit_id: unit {unit} is already attributed" in result.stderr
+    assert f"to applicant {applicant} in the batch of 2026-01 (file february.csv)" in result.stderr
+    assert "row 3" in result.stderr
+    assert "pass --replace" in result.stderr
+    with run.open() as ledger:
+        outcomes = ledger.frame(OutcomeRow)
+    kept = outcomes[outcomes["unit_id"] == unit]
+    assert list(zip(kept["decision"], kept["applicant_id"], strict=True)) == [
+        ("attributed", applicant)
+    ]
+    other = outcomes[outcomes["unit_id"] == other_unit]
+    assert list(other["decision"]) == ["refused"]
+    replaced = CliRunner().invoke(cli, [*args, "--replace"])
+    assert replaced.exit_code == 0, replaced.output
+    with run.open() as ledger:
+        outcomes = ledger.frame(OutcomeRow)
+    now = outcomes[outcomes["unit_id"] == unit].sort_values("decision")
+    assert list(zip(now["decision"], now["applicant_id"], strict=True)) == [
+        ("attributed", rival),
+        ("refused", applicant),
+    ]

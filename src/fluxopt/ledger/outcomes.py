@@ -184,6 +184,7 @@ def check_outcomes(
     _cell_checks(data, log)
     placed = _place_units(data, ledger, log)
     _applicant_checks(placed, ledger, log)
+    placed["recorded"] = ""
     changing = pd.Series(False, index=placed.index) if replace else _reattributions(placed, ledger)
     set_aside = ProblemLog()
     for row, unit, text in placed.loc[changing, ["row", "unit_id", "recorded"]].itertuples(
@@ -215,7 +216,6 @@ def _reattributions(data: pd.DataFrame, ledger: Ledger) -> pd.Series:
     outcomes = ledger.frame(OutcomeRow)
     imports = ledger.frame(OutcomeImportRow).set_index("import_id")["file_name"]
     recorded = outcomes[outcomes["decision"].isin(ATTRIBUTING)]
-    data["recorded"] = ""
     if recorded.empty:
         return pd.Series(False, index=data.index)
     before = {
