@@ -18,12 +18,14 @@ DEMO     ?= instances/demo
 DEMO_OUT ?= out/demo
 DEMO_DB  := $(DEMO_OUT)/fluxopt.db
 
+# The demo deletes nothing: each batch replaces only the papers it published itself (its
+# marker says so); --force lets a second `make demo` run the year again over its own ledger
+# (January again makes February and March stale, and they are run again in turn).
 demo: $(STAMP) ## three monthly batches on the demo instance, simulated committee outcomes between them, then the annual bilan
 	$(FLUXOPT) validate $(DEMO)
-	rm -rf $(DEMO_OUT)
 	@set -e; for month in 2026-01 2026-02 2026-03; do \
 	  echo "== batch $$month"; \
-	  $(FLUXOPT) batch $(DEMO) --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month --time-limit 30; \
+	  $(FLUXOPT) batch $(DEMO) --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month --time-limit 30 --force; \
 	  $(FLUXOPT) outcomes simulate --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month/outcomes-simulated.csv --seed 1; \
 	  $(FLUXOPT) outcomes import $(DEMO_OUT)/$$month/outcomes-simulated.csv --ledger $(DEMO_DB); \
 	done

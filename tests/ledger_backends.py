@@ -58,7 +58,10 @@ class PostgresServer:
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.folder = Path(tempfile.mkdtemp(prefix="fluxopt-pg-"))
+        # a short path (the unix socket's must stay under ~100 bytes) that the server's user
+        # can reach: /tmp when running as root, whose own temporary folder may be private
+        shared = "/tmp" if os.geteuid() == 0 and Path("/tmp").is_dir() else None
+        self.folder = Path(tempfile.mkdtemp(prefix="fluxopt-pg-", dir=shared))
         self.data = self.folder / "data"
         self.port = 0
         self.account: pwd.struct_passwd | None = None
