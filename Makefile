@@ -18,11 +18,12 @@ DEMO     ?= instances/demo
 DEMO_OUT ?= out/demo
 DEMO_DB  := $(DEMO_OUT)/fluxopt.db
 
-# The demo deletes nothing: each batch replaces only the papers it published itself (its
-# marker says so); --force lets a second `make demo` run the year again over its own ledger
-# (January again makes February and March stale, and they are run again in turn).
+# The demo starts a new year in a new ledger (it removes its own ledger file, nothing else):
+# each batch replaces only the papers a demo batch published in its folder (the folder's
+# marker lists them; --force because they come from the previous ledger); other files stay.
 demo: $(STAMP) ## three monthly batches on the demo instance, simulated committee outcomes between them, then the annual bilan
 	$(FLUXOPT) validate $(DEMO)
+	rm -f $(DEMO_DB)
 	@set -e; for month in 2026-01 2026-02 2026-03; do \
 	  echo "== batch $$month"; \
 	  $(FLUXOPT) batch $(DEMO) --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month --time-limit 30 --force; \

@@ -136,10 +136,13 @@ def test_papers_of_another_month_or_ledger_are_refused(
     before = snapshot(folder)
     with pytest.raises(RefusedError, match="holds the papers of batch 2026-01"):
         fluxopt.batch.run_batch(january[0], "2026-02", run / "fluxopt.db", folder)
-    with pytest.raises(RefusedError, match="same instance, month and ledger"):
+    with pytest.raises(RefusedError, match="published from another ledger"):
         fluxopt.batch.run_batch(january[0], "2026-01", tmp_path / "other.db", folder)
     assert snapshot(folder) == before
     assert no_solve == []
+    with pytest.raises(SolveStartedError):
+        fluxopt.batch.run_batch(january[0], "2026-01", tmp_path / "other.db", folder, force=True)
+    assert snapshot(folder) == before
 
 
 def test_a_paper_changed_by_someone_is_not_overwritten(

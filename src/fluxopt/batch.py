@@ -175,7 +175,7 @@ def run_batch(
                 pid=os.getpid(),
             )
             papers.clean_leftovers(target, ledger.ledger_id, keep=set())
-            papers.check_out_folder(target, slot, always_written(month))
+            papers.check_out_folder(target, slot, always_written(month), force)
             staging = papers.open_staging(target, slot)
             try:
                 plan = plan_batch(

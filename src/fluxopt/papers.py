@@ -12,7 +12,8 @@ Rules (:func:`check_out_folder`, run before anything is solved):
 - a missing or empty output folder is written into;
 - a folder whose marker is a published batch of the **same instance, month and ledger** is
   replaced, file by file: only the files its marker lists, each still as fluxopt wrote it;
-  the files others added stay;
+  the files others added stay (papers of the same instance and month from another ledger:
+  the same, with ``force`` only);
 - any other non-empty folder is refused, and nothing in it is touched.
 
 Publication (:func:`publish`) is three moves, each resumable: the old papers listed by the
@@ -147,11 +148,15 @@ REFUSED_HINT = (
 )
 
 
-def check_out_folder(target: Path, slot: Marker, always_written: list[str]) -> Marker | None:
+def check_out_folder(
+    target: Path, slot: Marker, always_written: list[str], force: bool = False
+) -> Marker | None:
     """Refuse a folder the batch may not write; return its marker when it is replaced.
 
     ``slot`` is the new batch's marker (its instance, month and ledger); ``always_written``
-    the file names every batch writes, which may not be taken by files of others.
+    the file names every batch writes, which may not be taken by files of others. Papers of
+    the same instance and month published from another ledger are replaced only with
+    ``force``.
     """
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise RefusedError(f"the output folder {target} is not a folder. {REFUSED_HINT}")
@@ -168,7 +173,17 @@ def check_out_folder(target: Path, slot: Marker, always_written: list[str]) -> M
             f"the output folder {target} is not empty ({listed}) and holds no papers of a "
             f"fluxopt batch. {REFUSED_HINT}"
         )
-    if marker.kind != "published" or not marker.same_batch_slot(slot):
+    other_ledger = (marker.instance, marker.month) == (slot.instance, slot.month) and (
+        marker.ledger_id != slot.ledger_id
+    )
+    if marker.kind == "published" and other_ledger and not force:
+        raise RefusedError(
+            f"the output folder {target} holds the papers of batch {marker.month} of instance "
+            f"{marker.instance!r} published from another ledger ({marker.ledger}); pass --force "
+            "to replace them (only the files that ledger's batch wrote), or choose another "
+            "folder with --out (nothing was touched, solved or recorded)"
+        )
+    if marker.kind != "published" or not (marker.same_batch_slot(slot) or other_ledger):
         raise RefusedError(
             f"the output folder {target} holds the papers of batch {marker.month} of instance "
             f"{marker.instance!r} from the ledger {marker.ledger}; a batch replaces only the "

@@ -93,12 +93,11 @@ def ledger_info_cmd(ledger_url: str, year: int | None) -> None:
         batches = ledger.batches(year)
         states = unit_states(ledger, year)
     table = Table(title=f"Ledger {ledger.name}, {year}")
-    columns = ("month", "status", "gap", "units", "carried", "shortlisted", "solver", "papers")
-    for column in columns[:-1]:
-        table.add_column(
-            column, justify="left" if column in ("month", "status", "solver") else "right"
-        )
-    table.add_column("papers", no_wrap=True, min_width=len("HALF-PUBLISHED"))
+    columns = ("month", "status", "gap", "units", "carried", "listed", "solver")
+    for column in columns:
+        left = column in ("month", "status", "solver")
+        table.add_column(column, justify="left" if left else "right", no_wrap=left)
+    table.add_column("papers", no_wrap=True)
     for row in batches.to_dict("records"):
         gap = row["gap"]
         papers = "stale" if row["stale"] else "published"
