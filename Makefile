@@ -18,12 +18,15 @@ DEMO     ?= instances/demo
 DEMO_OUT ?= out/demo
 DEMO_DB  := $(DEMO_OUT)/fluxopt.db
 
+# The demo starts a new year in a new ledger (it removes its own ledger file, nothing else):
+# each batch replaces only the papers a demo batch published in its folder (the folder's
+# marker lists them; --force because they come from the previous ledger); other files stay.
 demo: $(STAMP) ## three monthly batches on the demo instance, simulated committee outcomes between them, then the annual bilan
 	$(FLUXOPT) validate $(DEMO)
-	rm -rf $(DEMO_OUT)
+	rm -f $(DEMO_DB)
 	@set -e; for month in 2026-01 2026-02 2026-03; do \
 	  echo "== batch $$month"; \
-	  $(FLUXOPT) batch $(DEMO) --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month --time-limit 30; \
+	  $(FLUXOPT) batch $(DEMO) --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month --time-limit 30 --force; \
 	  $(FLUXOPT) outcomes simulate --month $$month --ledger $(DEMO_DB) --out $(DEMO_OUT)/$$month/outcomes-simulated.csv --seed 1; \
 	  $(FLUXOPT) outcomes import $(DEMO_OUT)/$$month/outcomes-simulated.csv --ledger $(DEMO_DB); \
 	done

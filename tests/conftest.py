@@ -8,12 +8,15 @@ categories 1..6 and a few history events. Every table is CSV.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import settings
+
+from ledger_backends import LedgerBackend, PostgresServer, find_postgres
+from test_batch_support import January, batch, new_run, three_month_instance, two_month_instance
 
 # Property tests draw the same examples on every run, so that the suite (and CI) is
 # reproducible; a failure found once is found again.
@@ -149,3 +152,60 @@ def rewrite_table(
     edited = edit(frame)
     (frame if edited is None else edited).to_csv(path, index=False, lineterminator="\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on loopback for the session (skipped where no server binary exists)."""
+    bin_dir = find_postgres()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries (pg_ctl, initdb) in PATH or /usr/lib/postgresql")
+    server = PostgresServer(bin_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> LedgerBackend:
+    """Each ledger test runs on a SQLite file and on a PostgreSQL database."""
+    if request.param == "postgresql":
+        return LedgerBackend("postgresql", request.getfixturevalue("postgres"))
+    return LedgerBackend("sqlite")
+
+
+_JANUARIES: dict[tuple[str, str], January] = {}
+
+
+def _january(kind: str, backend: LedgerBackend, factory: pytest.TempPathFactory) -> January:
+    """January solved once per session, instance kind and backend (tests work on copies)."""
+    key = (kind, backend.name)
+    if key not in _JANUARIES:
+        base = factory.mktemp(f"january-{kind}-{backend.name}")
+        make = two_month_instance if kind == "two-month" else three_month_instance
+        instance = make(base / "tiny")
+        run = new_run(backend, base / "run")
+        _JANUARIES[key] = (instance, run, batch(instance, "2026-01", run))
+    return _JANUARIES[key]
+
+
+@pytest.fixture(scope="session")
+def two_month_january(backend: LedgerBackend, tmp_path_factory: pytest.TempPathFactory) -> January:
+    """The two-month tiny instance with January recorded (not to be changed: copy the run)."""
+    return _january("two-month", backend, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def two_month_january_sqlite(tmp_path_factory: pytest.TempPathFactory) -> January:
+    """The same on SQLite alone, for tests about files rather than the database."""
+    return _january("two-month", LedgerBackend("sqlite"), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def three_month_january(
+    backend: LedgerBackend, tmp_path_factory: pytest.TempPathFactory
+) -> January:
+    """The three-month tiny instance (4, 2, 2 units) with January recorded, no outcomes."""
+    return _january("three-month", backend, tmp_path_factory)

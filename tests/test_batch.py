@@ -1,4 +1,7 @@
-"""The monthly batch: what it records, idempotent re-runs and the rules for replacing a month."""
+"""The monthly batch: what it records, idempotent re-runs and the rules for replacing a month.
+
+Every test runs on a SQLite ledger and on a PostgreSQL one (the ``backend`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -10,51 +13,63 @@ import pandas as pd
 import pytest
 
 from fluxopt.allocate import SolveSettings
-from fluxopt.batch import BatchResult
-from fluxopt.ledger import Ledger
 from fluxopt.ledger.schema import BatchRow, OrientationRow, ShortlistRow
 from fluxopt.ledger.simulate import SimulationSettings, simulate_outcomes
 from fluxopt.schema.problems import FluxoptError
-from test_batch_support import batch, copy_run, simulate_and_import, two_month_instance
+from ledger_backends import LedgerBackend
+from test_batch_support import (
+    January,
+    Run,
+    batch,
+    copy_backend_run,
+    simulate_and_import,
+)
 
-TIMING_COLUMNS = {"timings", "started_at", "finished_at"}
+RUN_COLUMNS = {
+    "timings",
+    "started_at",
+    "finished_at",
+    "run_id",
+    "committed_at",
+    "published_at",
+    "out_dir",
+}
+"""Columns of a batch row that differ between two runs of a batch (clocks, run, folder)."""
 
 
 @pytest.fixture(scope="module")
-def january(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BatchResult]:
-    """One January batch on the two-month tiny instance: instance, run folder, result."""
-    base = tmp_path_factory.mktemp("january")
-    instance = two_month_instance(base / "tiny")
-    return instance, base / "run", batch(instance, "2026-01", base / "run")
+def january(two_month_january: January) -> January:
+    """January recorded on the tiny instance (shared: tests work on copies)."""
+    return two_month_january
 
 
 @pytest.fixture
-def run(january: tuple[Path, Path, BatchResult], tmp_path: Path) -> Path:
-    """A private copy of the January run folder."""
-    return copy_run(january[1], tmp_path / "run")
+def run(january: January, tmp_path: Path, backend: LedgerBackend) -> Run:
+    """A private copy of the January run (outputs and ledger)."""
+    return copy_backend_run(january[1], tmp_path / "run", backend)
 
 
-def dump(root: Path) -> dict[str, list[tuple[object, ...]]]:
-    with Ledger(root / "fluxopt.db") as ledger:
+def dump(run: Run) -> dict[str, list[tuple[object, ...]]]:
+    with run.open() as ledger:
         return ledger.dump()
 
 
 def without_timings(rows: dict[str, list[tuple[object, ...]]]) -> dict[str, object]:
-    """The dump without the batch rows' clock fields nor the schema version's date."""
+    """The dump without the batch rows' clock fields and run id, nor the ledger's revision."""
     names = [c.name for c in BatchRow.__table__.columns]
-    kept = [i for i, name in enumerate(names) if name not in TIMING_COLUMNS]
+    kept = [i for i, name in enumerate(names) if name not in RUN_COLUMNS]
     out: dict[str, object] = dict(rows)
     out["batches"] = [tuple(row[i] for i in kept) for row in rows["batches"]]
     out.pop("schema_version")
+    out.pop("ledger_state")
     return out
 
 
-def test_a_batch_records_its_decisions_and_inputs(
-    january: tuple[Path, Path, BatchResult],
-) -> None:
-    _, root, result = january
+def test_a_batch_records_its_decisions_and_inputs(january: January) -> None:
+    _, run, result = january
+    root = run.root
     decisions = result.allocation.decisions
-    with Ledger(root / "fluxopt.db") as ledger:
+    with run.open() as ledger:
         row = ledger.batch("2026-01")
         orientations = ledger.frame(OrientationRow)
         shortlists = ledger.frame(ShortlistRow)
@@ -78,11 +93,12 @@ def test_a_batch_records_its_decisions_and_inputs(
     assert result.paths["report"] == root / "2026-01" / "report.html"
     assert result.paths["report"].exists()
     assert not list(root.glob(".2026-01.*"))
+    assert row["run_id"] == result.run_id
+    assert row["committed_at"] <= row["published_at"]
+    assert row["out_dir"] == str((root / "2026-01").absolute())
 
 
-def test_rerunning_the_same_batch_is_idempotent(
-    january: tuple[Path, Path, BatchResult], run: Path
-) -> None:
+def test_rerunning_the_same_batch_is_idempotent(january: January, run: Run) -> None:
     instance = january[0]
     once = dump(run)
     again = batch(instance, "2026-01", run)
@@ -92,25 +108,23 @@ def test_rerunning_the_same_batch_is_idempotent(
     assert without_timings(twice) == without_timings(once)
     assert len(twice["batches"]) == 1
     assert len(twice["orientations"]) == 4
-    assert sorted(p.name for p in run.iterdir()) == ["2026-01", "fluxopt.db"]
+    assert sorted(p.name for p in run.root.iterdir() if p.name != "fluxopt.db") == ["2026-01"]
 
 
-def test_rerun_with_other_settings_needs_force(
-    january: tuple[Path, Path, BatchResult], run: Path
-) -> None:
+def test_rerun_with_other_settings_needs_force(january: January, run: Run) -> None:
     instance = january[0]
     other = SolveSettings(time_limit=29.0)
     with pytest.raises(FluxoptError, match="solve settings"):
         batch(instance, "2026-01", run, settings=other)
     result = batch(instance, "2026-01", run, settings=other, force=True)
     assert result.replaced
-    with Ledger(run / "fluxopt.db") as ledger:
+    with run.open() as ledger:
         row = ledger.batch("2026-01")
     assert row is not None
     assert json.loads(row["settings"])["time_limit"] == 29.0
 
 
-def test_changed_inputs_are_named(january: tuple[Path, Path, BatchResult], run: Path) -> None:
+def test_changed_inputs_are_named(january: January, run: Run) -> None:
     instance = january[0]
     units = instance.parent / "edited"
     shutil.copytree(instance, units)
@@ -120,9 +134,7 @@ def test_changed_inputs_are_named(january: tuple[Path, Path, BatchResult], run: 
         batch(units, "2026-01", run)
 
 
-def test_rerun_with_recorded_outcomes_is_refused_unless_forced(
-    january: tuple[Path, Path, BatchResult], run: Path
-) -> None:
+def test_rerun_with_recorded_outcomes_is_refused_unless_forced(january: January, run: Run) -> None:
     instance = january[0]
     simulate_and_import(run, "2026-01", instance)
     assert dump(run)["outcomes"]
@@ -134,7 +146,7 @@ def test_rerun_with_recorded_outcomes_is_refused_unless_forced(
     assert rows["outcome_imports"] == []
 
 
-def test_bad_months_are_refused(january: tuple[Path, Path, BatchResult], run: Path) -> None:
+def test_bad_months_are_refused(january: January, run: Run) -> None:
     instance = january[0]
     with pytest.raises(FluxoptError, match="YYYY-MM"):
         batch(instance, "2026-1", run)
@@ -144,11 +156,8 @@ def test_bad_months_are_refused(january: tuple[Path, Path, BatchResult], run: Pa
         batch(instance, "2026-03", run)
 
 
-def test_simulated_outcomes_are_seeded_and_follow_the_rates(
-    january: tuple[Path, Path, BatchResult],
-) -> None:
-    root = january[1]
-    with Ledger(root / "fluxopt.db") as ledger:
+def test_simulated_outcomes_are_seeded_and_follow_the_rates(january: January) -> None:
+    with january[1].open() as ledger:
         one = simulate_outcomes(ledger, "2026-01", None, SimulationSettings(seed=5))
         two = simulate_outcomes(ledger, "2026-01", None, SimulationSettings(seed=5))
         accept_all = simulate_outcomes(
@@ -169,5 +178,5 @@ def test_simulated_outcomes_are_seeded_and_follow_the_rates(
     assert "refused" not in set(accept_all["decision"])
     assert not refuse_all["decision"].isin(["attributed", "holder_candidate"]).any()
     assert len(refuse_all[refuse_all["decision"] == "refused"]) == len(shortlists)
-    with Ledger(root / "fluxopt.db") as ledger, pytest.raises(FluxoptError, match="must lie in"):
+    with january[1].open() as ledger, pytest.raises(FluxoptError, match="must lie in"):
         simulate_outcomes(ledger, "2026-01", None, SimulationSettings(refusal_rate=1.5))

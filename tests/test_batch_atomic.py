@@ -1,4 +1,7 @@
-"""A batch is one transaction: a failure after the solve leaves the ledger exactly as before."""
+"""A batch is one transaction: a failure after the solve leaves the ledger exactly as before.
+
+Every test runs on a SQLite ledger and on a PostgreSQL one (the ``backend`` fixture).
+"""
 
 from __future__ import annotations
 
@@ -10,26 +13,29 @@ import pytest
 import fluxopt.batch
 import fluxopt.ledger.store
 from fluxopt.batch import BatchResult
-from fluxopt.ledger import Ledger
 from fluxopt.ledger.schema import ShortlistRow
-from test_batch_support import batch, copy_run, two_month_instance
+from ledger_backends import LedgerBackend
+from test_batch_support import January, Run, batch, copy_backend_run
 
 
 @pytest.fixture(scope="module")
-def january(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BatchResult]:
-    base = tmp_path_factory.mktemp("january")
-    instance = two_month_instance(base / "tiny")
-    return instance, base / "run", batch(instance, "2026-01", base / "run")
+def january(two_month_january: January) -> January:
+    """January recorded on the tiny instance (shared: tests work on copies)."""
+    return two_month_january
 
 
 @pytest.fixture
-def run(january: tuple[Path, Path, BatchResult], tmp_path: Path) -> Path:
-    return copy_run(january[1], tmp_path / "run")
+def run(january: January, tmp_path: Path, backend: LedgerBackend) -> Run:
+    return copy_backend_run(january[1], tmp_path / "run", backend)
 
 
-def dump(root: Path) -> dict[str, list[tuple[object, ...]]]:
-    with Ledger(root / "fluxopt.db") as ledger:
+def dump(run: Run) -> dict[str, list[tuple[object, ...]]]:
+    with run.open() as ledger:
         return ledger.dump()
+
+
+KEPT = ("schema_version", "ledger_state")
+"""Tables a new ledger fills when it is created."""
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -37,9 +43,9 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def test_failure_after_the_solve_leaves_ledger_and_outputs_unchanged(
-    january: tuple[Path, Path, BatchResult], run: Path, monkeypatch: pytest.MonkeyPatch
+    january: January, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before, outputs = dump(run), files(run / "2026-01")
+    before, outputs = dump(run), files(run.root / "2026-01")
     solved: list[str] = []
     original = fluxopt.batch.solve_batch
 
@@ -57,8 +63,8 @@ def test_failure_after_the_solve_leaves_ledger_and_outputs_unchanged(
         batch(january[0], "2026-01", run)
     assert solved == ["yes"]
     assert dump(run) == before
-    assert files(run / "2026-01") == outputs
-    assert not list(run.glob(".2026-01.*"))
+    assert files(run.root / "2026-01") == outputs
+    assert not list(run.root.glob(".2026-01.*"))
 
 
 @pytest.mark.parametrize("error", [RuntimeError("connection lost"), KeyboardInterrupt()])
@@ -68,7 +74,7 @@ def test_failure_inside_the_transaction_rolls_everything_back(
     monkeypatch: pytest.MonkeyPatch,
     error: BaseException,
 ) -> None:
-    before, outputs = dump(run), files(run / "2026-01")
+    before, outputs = dump(run), files(run.root / "2026-01")
     original = fluxopt.ledger.store.insert_rows
     inserted: list[str] = []
 
@@ -85,20 +91,22 @@ def test_failure_inside_the_transaction_rolls_everything_back(
     after = dump(run)
     assert after == before
     assert len(after["orientations"]) == 4
-    assert files(run / "2026-01") == outputs
-    assert not list(run.glob(".2026-01.*"))
+    assert files(run.root / "2026-01") == outputs
+    assert not list(run.root.glob(".2026-01.*"))
 
 
 def test_a_first_batch_that_fails_leaves_an_empty_ledger(
-    january: tuple[Path, Path, BatchResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    january: January, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: LedgerBackend
 ) -> None:
     def failing(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("injected")
 
+    fresh = Run(tmp_path, backend.new(tmp_path))
     monkeypatch.setattr(fluxopt.ledger.store, "insert_rows", failing)
     with pytest.raises(RuntimeError):
-        batch(january[0], "2026-01", tmp_path)
-    rows = dump(tmp_path)
-    assert all(not found for name, found in rows.items() if name != "schema_version")
+        batch(january[0], "2026-01", fresh)
+    rows = dump(fresh)
+    assert all(not found for name, found in rows.items() if name not in KEPT)
+    assert [row[2] for row in rows["ledger_state"]] == [0]
     assert not (tmp_path / "2026-01").exists()
     assert not list(tmp_path.glob(".2026-01.*"))

@@ -13,14 +13,20 @@ from fluxopt.ledger import Ledger
 from fluxopt.ledger.outcomes import import_outcomes
 from fluxopt.ledger.schema import OrientationRow, ShortlistRow
 from fluxopt.schema.problems import FluxoptError
-from test_batch_support import FEBRUARY_UNITS, batch, copy_run, two_month_instance, write_outcomes
+from test_batch_support import (
+    FEBRUARY_UNITS,
+    January,
+    batch,
+    copy_run,
+    write_outcomes,
+)
 
 
 @pytest.fixture(scope="module")
-def january(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BatchResult]:
-    base = tmp_path_factory.mktemp("january")
-    instance = two_month_instance(base / "tiny")
-    return instance, base / "run", batch(instance, "2026-01", base / "run")
+def january(two_month_january_sqlite: January) -> tuple[Path, Path, BatchResult]:
+    """January recorded on the tiny instance, SQLite ledger (shared: tests work on copies)."""
+    instance, run, result = two_month_january_sqlite
+    return instance, run.root, result
 
 
 @pytest.fixture

@@ -1,14 +1,19 @@
-"""The ledger: schema and URLs, and year-to-date counters equal to a direct recount."""
+"""The ledger: schema and URLs, and year-to-date counters equal to a direct recount.
+
+The year's tests run on a SQLite ledger and on a PostgreSQL one (the ``backend`` fixture);
+the direct recounts query the database with SQLAlchemy alone.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, create_engine, text, update
+from sqlalchemy.pool import NullPool
 
 import fluxopt.ledger.store as store
 from fluxopt.cli.app import cli
@@ -20,54 +25,55 @@ from fluxopt.ledger.simulate import SimulationSettings
 from fluxopt.ledger.store import shown_url
 from fluxopt.schema.problems import FluxoptError
 from fluxopt.ytd import ATTRIBUTION_COLUMNS, ORIENTATION_COLUMNS
-from test_batch_support import batch, simulate_and_import, two_month_instance
+from ledger_backends import LedgerBackend, raw_rows
+from test_batch_support import Run, batch, new_run, simulate_and_import, two_month_instance
 
 ATTRIBUTING = ("attributed", "holder_candidate")
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def year(tmp_path_factory: pytest.TempPathFactory, backend: LedgerBackend) -> Run:
     """Two batches with committee outcomes after each (some units refused and carried)."""
     base = tmp_path_factory.mktemp("year")
     instance = two_month_instance(base / "tiny")
-    root = base / "run"
-    batch(instance, "2026-01", root)
-    simulate_and_import(root, "2026-01", instance, SimulationSettings(0.5, 0.0, 1.0, seed=3))
-    batch(instance, "2026-02", root)
-    simulate_and_import(root, "2026-02", instance, SimulationSettings(0.3, 0.2, 0.5, seed=4))
-    return root
+    run = new_run(backend, base / "run")
+    batch(instance, "2026-01", run)
+    simulate_and_import(run, "2026-01", instance, SimulationSettings(0.5, 0.0, 1.0, seed=3))
+    batch(instance, "2026-02", run)
+    simulate_and_import(run, "2026-02", instance, SimulationSettings(0.3, 0.2, 0.5, seed=4))
+    return run
 
 
-def rows(path: Path, query: str) -> list[sqlite3.Row]:
-    """Rows of a plain SQL query on the ledger file, without fluxopt's code."""
-    with sqlite3.connect(path) as conn:
-        conn.row_factory = sqlite3.Row
-        return list(conn.execute(query))
+def rows(run: Run, query: str) -> list[dict[str, Any]]:
+    """Rows of a plain SQL query on the ledger, without fluxopt's code."""
+    return raw_rows(run.ledger, query)
 
 
-def test_a_new_ledger_has_its_schema_version(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "ledger.db"
-    with Ledger(path):
+def test_a_new_ledger_has_its_schema_version(tmp_path: Path, backend: LedgerBackend) -> None:
+    url = backend.new(tmp_path / "sub") if backend.server else str(tmp_path / "sub" / "l.db")
+    with Ledger(url):
         pass
-    with Ledger(path) as ledger:
+    with Ledger(url) as ledger:
         assert ledger.dump()["schema_version"][0][0] == SCHEMA_VERSION
         assert len(ledger.dump()["schema_version"]) == 1
         assert ledger.years() == []
+        assert ledger.revision() == 0
+        assert len(ledger.ledger_id) == 32
 
 
-def test_a_ledger_from_a_newer_fluxopt_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.db"
-    with Ledger(path) as ledger, ledger.engine.begin() as conn:
+def test_a_ledger_from_a_newer_fluxopt_is_refused(tmp_path: Path, backend: LedgerBackend) -> None:
+    url = backend.new(tmp_path)
+    with Ledger(url) as ledger, ledger.engine.begin() as conn:
         conn.execute(update(SchemaVersion).values(version=SCHEMA_VERSION + 1))
     with pytest.raises(FluxoptError, match="newer than this fluxopt"):
-        Ledger(path)
+        Ledger(url)
 
 
 def test_an_older_ledger_is_upgraded_step_by_step(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: LedgerBackend
 ) -> None:
-    path = tmp_path / "ledger.db"
-    Ledger(path).close()
+    url = backend.new(tmp_path)
+    Ledger(url).close()
     steps: list[int] = []
 
     def step(conn: Connection) -> None:
@@ -75,10 +81,37 @@ def test_an_older_ledger_is_upgraded_step_by_step(
 
     monkeypatch.setattr(store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     monkeypatch.setitem(store.MIGRATIONS, SCHEMA_VERSION + 1, step)
-    with Ledger(path) as ledger:
+    with Ledger(url) as ledger:
         versions = [row[0] for row in ledger.dump()["schema_version"]]
     assert steps == [SCHEMA_VERSION + 1]
     assert versions == [SCHEMA_VERSION, SCHEMA_VERSION + 1]
+
+
+V2_COLUMNS = ("run_id", "out_dir", "committed_at", "published_at", "stale", "undo")
+
+
+def test_a_version_1_ledger_gets_the_publication_columns(
+    year: Run, tmp_path: Path, backend: LedgerBackend
+) -> None:
+    url = backend.copy(year.ledger, tmp_path)
+    engine = create_engine(url if "://" in url else f"sqlite:///{url}", poolclass=NullPool)
+    with engine.begin() as conn:
+        for column in V2_COLUMNS:
+            conn.execute(text(f"ALTER TABLE batches DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE ledger_state"))
+        conn.execute(text("DROP TABLE ledger_lock"))
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00+00:00')"))
+    engine.dispose()
+    with Ledger(url) as ledger:
+        batches = ledger.batches(2026)
+        versions = [row[0] for row in ledger.dump()["schema_version"]]
+        assert ledger.half_published().empty
+        assert ledger.revision() == 0
+    assert versions == [1, 2]
+    assert list(batches["published_at"]) == list(batches["finished_at"])
+    assert list(batches["stale"]) == ["", ""]
+    assert list(batches["month"]) == ["2026-01", "2026-02"]
 
 
 def test_urls_and_missing_ledgers(tmp_path: Path) -> None:
@@ -95,14 +128,13 @@ def test_urls_and_missing_ledgers(tmp_path: Path) -> None:
         Ledger("nosuchdialect://host/db")
 
 
-def test_orientations_to_date_equal_a_direct_recount(year: Path) -> None:
-    path = year / "fluxopt.db"
+def test_orientations_to_date_equal_a_direct_recount(year: Run) -> None:
     raw = rows(
-        path,
+        year,
         "SELECT o.*, b.month AS batch_month FROM orientations o "
         "JOIN batches b ON b.batch_id = o.batch_id",
     )
-    latest: dict[str, sqlite3.Row] = {}
+    latest: dict[str, dict[str, Any]] = {}
     for row in raw:
         kept = latest.get(row["unit_id"])
         if kept is None or row["batch_month"] > kept["batch_month"]:
@@ -111,7 +143,7 @@ def test_orientations_to_date_equal_a_direct_recount(year: Path) -> None:
         (row["holder_id"], row["segment"]) for row in latest.values() if row["in_flux"]
     )
     assert len(raw) > len(latest), "the scenario must carry a unit over"
-    with Ledger(path) as ledger:
+    with year.open() as ledger:
         ytd = ledger.year_to_date(2026, "2026-03")
     assert list(ytd.orientations.columns) == list(ORIENTATION_COLUMNS)
     counts = holder_segment_counts(ytd)
@@ -124,11 +156,10 @@ def test_orientations_to_date_equal_a_direct_recount(year: Path) -> None:
     assert sorted(ytd.orientations["month"].unique()) == ["2026-01", "2026-02"]
 
 
-def test_attributions_to_date_equal_a_direct_recount(year: Path) -> None:
-    path = year / "fluxopt.db"
-    raw = rows(path, "SELECT * FROM outcomes WHERE decision IN ('attributed', 'holder_candidate')")
+def test_attributions_to_date_equal_a_direct_recount(year: Run) -> None:
+    raw = rows(year, "SELECT * FROM outcomes WHERE decision IN ('attributed', 'holder_candidate')")
     assert raw, "the scenario must attribute units"
-    with Ledger(path) as ledger:
+    with year.open() as ledger:
         ytd = ledger.year_to_date(2026, "2026-03")
         january = ledger.year_to_date(2026, "2026-02")
     assert list(ytd.attributions.columns) == list(ATTRIBUTION_COLUMNS)
@@ -145,9 +176,8 @@ def test_attributions_to_date_equal_a_direct_recount(year: Path) -> None:
     assert ytd.attributions["q1"].dtype == bool
 
 
-def test_quota_counters_equal_a_direct_recount(year: Path) -> None:
-    path = year / "fluxopt.db"
-    raw = rows(path, "SELECT * FROM outcomes WHERE decision IN ('attributed', 'holder_candidate')")
+def test_quota_counters_equal_a_direct_recount(year: Run) -> None:
+    raw = rows(year, "SELECT * FROM outcomes WHERE decision IN ('attributed', 'holder_candidate')")
     rules = {
         "lec-q1-outside-qpv": (
             "epci",
@@ -172,7 +202,7 @@ def test_quota_counters_equal_a_direct_recount(year: Path) -> None:
             if scope(row):
                 n, d = expected.get((name, row[key]), (0.0, 0.0))
                 expected[(name, row[key])] = (n + bool(share(row)), d + 1)
-    with Ledger(path) as ledger:
+    with year.open() as ledger:
         ytd = ledger.year_to_date(2026, "2026-03")
     table = quota_counts(ytd, load_constraint_set("lec-default"))
     found = {
@@ -185,12 +215,11 @@ def test_quota_counters_equal_a_direct_recount(year: Path) -> None:
     assert (table["ratio"] == table["numerator"] / table["denominator"]).all()
 
 
-def test_unit_states_follow_the_latest_batch(year: Path) -> None:
-    path = year / "fluxopt.db"
-    with Ledger(path) as ledger:
+def test_unit_states_follow_the_latest_batch(year: Run) -> None:
+    with year.open() as ledger:
         states = unit_states(ledger, 2026).set_index("unit_id")
     decided = rows(
-        path,
+        year,
         "SELECT o.batch_id, o.unit_id, o.decision FROM outcomes o",
     )
     final: dict[str, set[str]] = {}
@@ -209,8 +238,8 @@ def test_unit_states_follow_the_latest_batch(year: Path) -> None:
     assert (states.loc[states["carried_over"], "batches"] >= 2).all()
 
 
-def test_ledger_info_lists_the_batches(year: Path) -> None:
-    result = CliRunner().invoke(cli, ["ledger", "info", "--ledger", str(year / "fluxopt.db")])
+def test_ledger_info_lists_the_batches(year: Run) -> None:
+    result = CliRunner().invoke(cli, ["ledger", "info", "--ledger", year.ledger])
     assert result.exit_code == 0, result.output
     assert "2026-01" in result.output
     assert "2026-02" in result.output

@@ -1,29 +1,43 @@
-"""The monthly batch: from the instance and the ledger to the committee's papers, atomically.
+"""The monthly batch: from the instance and the ledger to the committee's papers, safely.
 
 :func:`run_batch` runs one month:
 
-1. reads the instance and, from the ledger, the units returned by the committee in earlier
-   batches (carried over), the year-to-date orientations and attributions, and the
-   applicants to keep out (housed this year, or listed for a unit awaiting a decision);
-2. checks the month may be (re)written: a month with recorded outcomes, a month followed
-   by later batches, or a month solved before on other inputs or settings is replaced only
-   with ``force``; a month solved on the same inputs is replaced by identical rows;
-3. scores the applicants (the instance's grid, else the engine's default score), solves
+1. takes the ledger's batch lock (:mod:`fluxopt.ledger.lock`: one batch per ledger at a
+   time) after checking no earlier batch is half-published;
+2. checks the output folder before anything is solved (:mod:`fluxopt.papers`): new or
+   empty, or holding fluxopt's own papers of the same instance, month and ledger; and
+   writable (the staging folder is created now);
+3. reads the ledger's revision, then the instance and, from the ledger, the units returned
+   by the committee in earlier batches (carried over), the year-to-date orientations and
+   attributions, and the applicants to keep out (housed this year, or listed for a unit
+   awaiting a decision);
+4. checks the month may be (re)written (:mod:`fluxopt.months`): earlier months recorded
+   and not stale (else ``allow_gap``); a month with recorded outcomes, a month followed by
+   later batches that are up to date, or a month solved before on other inputs or settings
+   is replaced only with ``force``; a month solved on the same inputs is replaced by
+   identical rows;
+5. scores the applicants (the instance's grid, else the engine's default score), solves
    the month's units (new and carried over) under the flux targets computed from the
    year to date, and verifies the result independently;
-4. writes every output (committee workbook, notices, summary, report) into a staging
-   folder, then records the batch in **one transaction**, and only after the commit moves
-   the outputs into place. A failure anywhere leaves the ledger and the output folder as
-   they were; should the process stop between the commit and the move, running the same
-   batch again rewrites the same rows and the outputs.
+6. writes every output (committee workbook, notices, summary, report) into the staging
+   folder, then **commits** the batch in one transaction, refused if the ledger's revision
+   moved since step 3 (another batch or an outcomes import meanwhile); later batches of the
+   year are then marked stale;
+7. **publishes** the papers into the output folder, then records the publication. Should
+   the process stop between the commit and the publication, the ledger says the batch is
+   half-published and :mod:`fluxopt.publication` finishes or undoes it.
+
+A failure before the commit leaves the ledger and the output folder as they were.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -33,21 +47,24 @@ from typing import Any
 
 import pandas as pd
 
-from fluxopt import __version__
+from fluxopt import __version__, papers
 from fluxopt.allocate import Allocation, SolveSettings, allocate
 from fluxopt.constraints.ruleset import ConstraintSet, constraints_dir, load_constraint_set
 from fluxopt.instance import CONFIG_FILE, Instance, load_instance
 from fluxopt.ledger import counters
-from fluxopt.ledger.schema import FluxPositionRow, OutcomeRow
+from fluxopt.ledger.lock import locked
+from fluxopt.ledger.schema import FluxPositionRow
 from fluxopt.ledger.store import DEFAULT_LEDGER, BatchRecord, Ledger, now_text
+from fluxopt.months import check_order, check_replaceable
 from fluxopt.outcome import write_decisions
+from fluxopt.publication import publish_batch, refuse_if_half_published
 from fluxopt.report.committee import write_committee_workbook
 from fluxopt.report.html import write_report
 from fluxopt.report.notices import write_notices
 from fluxopt.report.summary import BatchFacts, batch_summary, flux_trajectory, quota_table
 from fluxopt.report.tables import candidate_table, default_breakdown, unit_table
 from fluxopt.schema.declaration import TABLE_ORDER
-from fluxopt.schema.problems import FluxoptError, ViolationsError
+from fluxopt.schema.problems import FluxoptError, RefusedError, ViolationsError
 from fluxopt.verify import VerificationReport, verify
 from fluxopt.ytd import YearToDate
 
@@ -68,6 +85,9 @@ class BatchResult:
     paths: dict[str, Path]
     allocation: Allocation
     report: VerificationReport
+    run_id: str = ""
+    stale: list[str] | None = None
+    """Later months this batch made stale (to be run again in order)."""
 
 
 @dataclass
@@ -109,6 +129,9 @@ class BatchPlan:
     fingerprint: str
     started_at: str
     previous: dict[str, Any] | None
+    revision: int
+    run_id: str
+    out_dir: Path
 
 
 def run_batch(
@@ -121,6 +144,7 @@ def run_batch(
     settings: SolveSettings | None = None,
     *,
     force: bool = False,
+    allow_gap: bool = False,
     progress: Progress | None = None,
 ) -> BatchResult:
     """Run the batch of ``month`` and record it in the ledger (see the module docstring).
@@ -136,25 +160,46 @@ def run_batch(
     instance = load_instance(instance_path)
     target = Path(out_dir) if out_dir is not None else Path("out") / instance.name / month
     with Ledger(ledger_url) as ledger:
-        plan = plan_batch(ledger, instance, month, constraints, grid, settings, force)
-        timings = {"load": time.perf_counter() - started}
-        allocation, report = solve_batch(plan, say, timings)
-        say("outputs")
-        tick = time.perf_counter()
-        units, candidates, summary = batch_tables(plan, ledger, allocation, report)
-        staging = target.parent / f".{target.name}.staging-{uuid.uuid4().hex[:8]}"
-        try:
-            paths = write_outputs(staging, allocation, report, units, candidates, summary)
-            timings["outputs"] = time.perf_counter() - tick
-            summary["timings"] = {k: round(v, 4) for k, v in timings.items()}
-            _write_json(staging / "summary.json", summary)
-            record = batch_record(plan, allocation, report, units, candidates, summary)
-            say("record")
-            ledger.record_batch(record)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    publish(staging, target)
+        refuse_if_half_published(ledger)
+        with locked(ledger, f"batch {month} of instance {instance.name!r}"):
+            refuse_if_half_published(ledger)
+            slot = papers.Marker(
+                kind="staging",
+                instance=instance.name,
+                month=month,
+                batch_id=month,
+                run_id=uuid.uuid4().hex[:12],
+                ledger=ledger.name,
+                ledger_id=ledger.ledger_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+            )
+            papers.clean_leftovers(target, ledger.ledger_id, keep=set())
+            papers.check_out_folder(target, slot, always_written(month), force)
+            staging = papers.open_staging(target, slot)
+            try:
+                plan = plan_batch(
+                    ledger, instance, month, constraints, grid, settings, force, allow_gap
+                )
+                plan.run_id, plan.out_dir = slot.run_id, target.absolute()
+                timings = {"load": time.perf_counter() - started}
+                allocation, report = solve_batch(plan, say, timings)
+                say("outputs")
+                tick = time.perf_counter()
+                units, candidates, summary = batch_tables(plan, ledger, allocation, report)
+                paths = write_outputs(staging, allocation, report, units, candidates, summary)
+                timings["outputs"] = time.perf_counter() - tick
+                summary["timings"] = {k: round(v, 4) for k, v in timings.items()}
+                _write_json(staging / "summary.json", summary)
+                papers.seal(staging, inputs=plan.fingerprint)
+                record = batch_record(plan, allocation, report, units, candidates, summary)
+                say("record")
+                stale = ledger.record_batch(record, revision=plan.revision)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            say("publish")
+            publish_batch(ledger, month, slot.run_id, staging, target)
     return BatchResult(
         batch_id=month,
         month=month,
@@ -165,7 +210,21 @@ def run_batch(
         paths={name: target / path.relative_to(staging) for name, path in paths.items()},
         allocation=allocation,
         report=report,
+        run_id=slot.run_id,
+        stale=stale,
     )
+
+
+def always_written(month: str) -> list[str]:
+    """The file names every batch writes into its folder."""
+    return [
+        "orientation.csv",
+        "shortlist.csv",
+        "summary.json",
+        "verification.txt",
+        f"committee-{month}.xlsx",
+        "report.html",
+    ]
 
 
 def plan_batch(
@@ -176,17 +235,25 @@ def plan_batch(
     grid: str | None,
     settings: SolveSettings | None,
     force: bool,
+    allow_gap: bool = False,
 ) -> BatchPlan:
-    """Check the month may be written, read the ledger, score, and fingerprint the inputs."""
+    """Check the month may be written, read the ledger, score, and fingerprint the inputs.
+
+    The ledger's revision is read first: whatever is read after it, a write that lands
+    meanwhile moves the revision, and the commit refuses.
+    """
     if instance.config.year != int(month[:4]):
         raise FluxoptError(f"month {month} is outside the instance's year {instance.config.year}")
+    revision = ledger.revision()
     started_at = now_text()
     rules_file = constraint_file(constraints or instance.constraints_source)
     rules = load_constraint_set(rules_file)
     settings = settings or SolveSettings()
     previous = ledger.batch(month)
-    check_replaceable(ledger, instance, month, previous, force)
+    batches = ledger.batches(int(month[:4]))
+    check_replaceable(ledger, batches, instance, month, previous is not None, force)
     inputs = batch_inputs(ledger, instance, month)
+    check_order(batches, instance, month, allow_gap)
     scoring = score_applicants(inputs.instance, instance.grid_source if grid is None else grid)
     hashes = input_hashes(instance, rules_file, scoring)
     state = ledger_state(inputs)
@@ -194,7 +261,13 @@ def plan_batch(
         json.dumps([month, hashes, asdict(settings), state], sort_keys=True).encode()
     )
     if previous is not None and previous["fingerprint"] != fingerprint and not force:
-        raise FluxoptError(_changed_message(month, previous, hashes, settings, state))
+        rerun_of_stale = (
+            bool(previous["stale"])
+            and json.loads(previous["input_hashes"]) == hashes
+            and previous["settings"] == json.dumps(asdict(settings), sort_keys=True)
+        )
+        if not rerun_of_stale:
+            raise RefusedError(_changed_message(month, previous, hashes, settings, state))
     return BatchPlan(
         month,
         instance,
@@ -208,6 +281,9 @@ def plan_batch(
         fingerprint,
         started_at,
         previous,
+        revision,
+        run_id="",
+        out_dir=Path(),
     )
 
 
@@ -311,42 +387,6 @@ def constraint_file(name_or_path: str) -> Path:
     """The YAML file a constraint-set name or path stands for."""
     path = Path(name_or_path)
     return path if path.suffix else constraints_dir() / f"{name_or_path}.yaml"
-
-
-def check_replaceable(
-    ledger: Ledger,
-    instance: Instance,
-    month: str,
-    previous: dict[str, Any] | None,
-    force: bool,
-) -> None:
-    """Refuse to (re)write a month when that would lose or stale recorded facts.
-
-    The ledger's year must belong to the same instance; without ``force``, a month whose
-    outcomes are recorded, or which later batches build on, is not replaced.
-    """
-    batches = ledger.batches(int(month[:4]))
-    others = sorted(set(batches["instance"]) - {instance.name})
-    if others:
-        raise FluxoptError(
-            f"the ledger {ledger.name} holds batches of instance {others[0]!r} for "
-            f"{month[:4]}; use another ledger for instance {instance.name!r}"
-        )
-    if force:
-        return
-    later = sorted(m for m in batches["month"] if m > month)
-    if later:
-        raise FluxoptError(
-            f"batches of later months are recorded ({', '.join(later)}); re-running {month} "
-            "would leave their year to date stale; pass --force to replace it anyway"
-        )
-    if previous is not None:
-        decided = ledger.frame(OutcomeRow, months=[month])
-        if not decided.empty:
-            raise FluxoptError(
-                f"the committee's outcomes of {month} are recorded ({len(decided)} row(s)); "
-                "re-running the batch would discard them; pass --force to replace it anyway"
-            )
 
 
 def batch_inputs(ledger: Ledger, instance: Instance, month: str) -> BatchInputs:
@@ -453,15 +493,6 @@ def write_outputs(
     return paths
 
 
-def publish(staging: Path, target: Path) -> None:
-    """Move the staged outputs to ``target``, replacing an earlier folder of the same batch."""
-    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def batch_row(
     plan: BatchPlan,
     allocation: Allocation,
@@ -499,6 +530,8 @@ def batch_row(
         "started_at": plan.started_at,
         "finished_at": now_text(),
         "fluxopt_version": __version__,
+        "run_id": plan.run_id,
+        "out_dir": str(plan.out_dir),
     }
 
 

@@ -111,6 +111,7 @@ COMMAND_MODULES = (
     "flux_cmds",
     "solve_cmds",
     "batch_cmds",
+    "ledger_cmds",
     "whatif_cmds",
     "bench_cmds",
 )

@@ -1,18 +1,22 @@
-"""Monthly batch commands: ``batch``, ``outcomes import|simulate``, ``bilan``, ``ledger info``."""
+"""Monthly batch commands: ``batch``, ``outcomes import|simulate``, ``bilan``."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fluxopt.allocate import SolveSettings
+from fluxopt.cli.exits import ExitCode
+from fluxopt.cli.ledger_cmds import ledger_errors, ledger_option, open_ledger
 from fluxopt.cli.options import OUTPUT_FILE, OUTPUT_FOLDER, time_limit_option
-from fluxopt.ledger.store import DEFAULT_LEDGER, Ledger
 
 console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
 
 PHASES = {
     "load": "reading the instance and the ledger",
@@ -23,15 +27,8 @@ PHASES = {
     "verify": "verifying",
     "outputs": "writing the committee papers and the report",
     "record": "recording the batch in the ledger",
+    "publish": "publishing the papers",
 }
-
-ledger_option = click.option(
-    "--ledger",
-    "ledger_url",
-    default=DEFAULT_LEDGER,
-    show_default=True,
-    help="Ledger: a SQLite file or any SQLAlchemy URL.",
-)
 
 
 @click.command("batch")
@@ -43,7 +40,8 @@ ledger_option = click.option(
     "-o",
     type=click.Path(path_type=Path),
     default=None,
-    help="Folder for the batch's outputs (default: out/<instance>/<month>).",
+    help="Folder for the batch's papers (default: out/<instance>/<month>): new or empty, or "
+    "holding fluxopt's papers of the same instance, month and ledger (only these are replaced).",
 )
 @click.option("--constraints", "-c", default=None, help="Constraint set (default: the instance's).")
 @click.option(
@@ -58,8 +56,13 @@ ledger_option = click.option(
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace the month's batch even if outcomes are recorded, inputs changed, or later "
-    "batches exist.",
+    help="Replace the month's batch (and its papers) even if its outcomes are recorded, its "
+    "inputs changed, or later batches exist (they are then marked stale).",
+)
+@click.option(
+    "--allow-gap",
+    is_flag=True,
+    help="Solve the month although an earlier month has no batch, or a stale one.",
 )
 def batch_cmd(
     instance_path: Path,
@@ -73,19 +76,21 @@ def batch_cmd(
     mip_gap: float,
     threads: int,
     force: bool,
+    allow_gap: bool,
 ) -> None:
     """Run the monthly batch of INSTANCE and record it in the ledger.
 
     Takes the month's vacated units plus the units the committee returned (refused, not
     attributed), computes each holder's flux target from the year to date in the ledger,
     orients and shortlists, verifies, writes the committee workbook, the holders' notices,
-    summary.json and report.html, and records everything in one transaction.
+    summary.json and report.html, records everything in one transaction, then publishes
+    the papers into the output folder. One batch per ledger at a time; months in order.
     """
     from fluxopt.batch import run_batch
     from fluxopt.report.summary import summary_tables
 
     settings = SolveSettings(solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
-    with console.status("starting") as status:
+    with console.status("starting") as status, ledger_errors(ledger_url):
 
         def progress(phase: str) -> None:
             status.update(PHASES.get(phase, phase))
@@ -99,6 +104,7 @@ def batch_cmd(
             grid=grid,
             settings=settings,
             force=force,
+            allow_gap=allow_gap,
             progress=progress,
         )
     for table in summary_tables(result.summary):
@@ -108,6 +114,13 @@ def batch_cmd(
     console.print(
         f"outputs in [bold]{result.out_dir}[/]; report: [bold]{result.paths['report']}[/]"
     )
+    if result.stale:
+        console.print(
+            f"[yellow]stale:[/] the batches of {', '.join(result.stale)} were solved on the "
+            f"year to date before this one; run them again in month order (from "
+            f"{result.stale[0]}, with --force where outcomes are recorded)",
+            soft_wrap=True,
+        )
 
 
 @click.group("outcomes")
@@ -125,22 +138,43 @@ def outcomes_group() -> None:
     default=None,
     help="Instance folder to check holders' own candidates against (default: the batch's).",
 )
-def outcomes_import_cmd(file: Path, ledger_url: str, instance_path: Path | None) -> None:
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Let the file change attributions already recorded (else those rows are set aside).",
+)
+def outcomes_import_cmd(
+    file: Path, ledger_url: str, instance_path: Path | None, replace: bool
+) -> None:
     """Import FILE (CSV or XLSX): one row per decision on a unit.
 
     Columns: unit_id, decision (attributed, holder_candidate, refused, no_attribution),
     applicant_id, and optionally month, decided_on, note. A file with any bad row is
-    rejected whole, with the list of problems.
+    rejected whole, with the list of problems (exit status 2). Rows that would change an
+    attribution already recorded are set aside and listed unless --replace is given; the
+    other rows are recorded (exit status 4 when rows were set aside).
     """
     from fluxopt.ledger.outcomes import import_outcomes
 
-    with Ledger(ledger_url, create=False) as ledger:
-        result = import_outcomes(file, ledger, instance_path)
+    with open_ledger(ledger_url, writes=True) as ledger:
+        result = import_outcomes(file, ledger, instance_path, replace=replace)
     decisions = ", ".join(f"{n} {d}" for d, n in sorted(result.decisions.items()))
     console.print(
         f"imported {result.rows} decision(s) ({decisions}): {result.units_attributed} unit(s) "
         f"attributed, {result.units_returned} back in the next batch"
     )
+    if result.set_aside:
+        err_console.print(
+            f"[bold yellow]{len(result.set_aside)} row(s) set aside[/]: they would change an "
+            "attribution already recorded"
+        )
+        for problem in result.set_aside:
+            err_console.print(
+                f"  {escape(problem.location())}: {escape(problem.message)}\n"
+                f"      [dim]hint: {escape(problem.hint)}[/]",
+                soft_wrap=True,
+            )
+        sys.exit(ExitCode.PARTIAL)  # rows set aside, the others recorded
 
 
 @outcomes_group.command("simulate")
@@ -173,7 +207,7 @@ def outcomes_simulate_cmd(
 
     settings = SimulationSettings(refusal_rate, no_attribution_rate, holder_fill_rate, seed)
     instance = load_instance(instance_path) if instance_path else None
-    with Ledger(ledger_url, create=False) as ledger:
+    with open_ledger(ledger_url) as ledger:
         table = simulate_outcomes(ledger, month, instance, settings)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(table, out)
@@ -202,7 +236,7 @@ def bilan_cmd(year: int, ledger_url: str, out: Path) -> None:
     """
     from fluxopt.report.bilan import bilan_table, write_bilan
 
-    with Ledger(ledger_url, create=False) as ledger:
+    with open_ledger(ledger_url) as ledger:
         table = bilan_table(ledger, year)
     paths = write_bilan(out, table, year)
     totals = table[table["dimension"] == "total"]
@@ -218,53 +252,8 @@ def bilan_cmd(year: int, ledger_url: str, out: Path) -> None:
     console.print(f"bilan written to [bold]{paths['xlsx']}[/] and [bold]{paths['csv']}[/]")
 
 
-@click.group("ledger")
-def ledger_group() -> None:
-    """Inspect a ledger."""
-
-
-@ledger_group.command("info")
-@ledger_option
-@click.option("--year", "-y", type=int, default=None, help="Year (default: the latest).")
-def ledger_info_cmd(ledger_url: str, year: int | None) -> None:
-    """List the year's batches and the state of their units."""
-    from fluxopt.ledger.counters import unit_states
-
-    with Ledger(ledger_url, create=False) as ledger:
-        years = ledger.years()
-        if not years:
-            console.print(f"the ledger {ledger.name} has no batch yet")
-            return
-        year = year or years[-1]
-        batches = ledger.batches(year)
-        states = unit_states(ledger, year)
-    table = Table(title=f"Ledger {ledger.name}, {year}")
-    for column in ("month", "status", "gap", "units", "carried", "shortlisted", "solver"):
-        table.add_column(
-            column, justify="left" if column in ("month", "status", "solver") else "right"
-        )
-    for row in batches.to_dict("records"):
-        gap = row["gap"]
-        table.add_row(
-            str(row["month"]),
-            str(row["status"]),
-            f"{gap:.3%}" if isinstance(gap, float) and gap == gap else "-",
-            str(row["units"]),
-            str(row["carried_over"]),
-            str(row["units_with_shortlist"]),
-            str(row["solver"]),
-        )
-    console.print(table)
-    counts = states["state"].value_counts().to_dict()
-    console.print(
-        "units: "
-        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("attributed", "returned", "pending"))
-    )
-
-
 def register(group: click.Group) -> None:
     """Add this module's subcommands to the root group."""
     group.add_command(batch_cmd)
     group.add_command(outcomes_group)
     group.add_command(bilan_cmd)
-    group.add_command(ledger_group)

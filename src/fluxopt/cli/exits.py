@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from fluxopt.schema.problems import FluxoptError, PartialResultError, ViolationsError
+from fluxopt.schema.problems import FluxoptError
 
 
 class ExitCode(IntEnum):
@@ -47,10 +47,6 @@ def exit_code_table() -> str:
 
 def exit_code_for(error: BaseException) -> ExitCode:
     """The exit status a command ends with when ``error`` reaches the top."""
-    if isinstance(error, ViolationsError):
-        return ExitCode.VIOLATIONS
-    if isinstance(error, PartialResultError):
-        return ExitCode.PARTIAL
     if isinstance(error, FluxoptError):
-        return ExitCode.INVALID
+        return ExitCode(error.exit_code)
     return ExitCode.UNEXPECTED

@@ -22,6 +22,12 @@ shortlist, holder candidates in the instance's applicants, at most one attributi
 unit and per applicant (in the file and against the ledger). Any problem rejects the whole
 file with the list of problems. Importing decisions on a unit replaces that unit's earlier
 outcomes in the same batch, so importing the same file twice records it once.
+
+A unit already **attributed** in the ledger keeps its attribution: rows of a later file
+that would change it (another applicant, another decision, or no attribution) are set
+aside, each listed with its row and the recorded attribution, unless ``replace`` is given;
+the file's other rows are recorded (a partial import, :attr:`ImportResult.set_aside`).
+The same attribution given again is not a change.
 """
 
 from __future__ import annotations
@@ -40,12 +46,13 @@ from fluxopt.ledger.schema import (
     DECISIONS,
     BatchRow,
     OrientationRow,
+    OutcomeImportRow,
     OutcomeRow,
     ShortlistRow,
 )
 from fluxopt.ledger.store import Ledger, now_text
 from fluxopt.schema.csvfile import UnknownEncodingError, read_csv_file
-from fluxopt.schema.problems import FluxoptError, ProblemLog
+from fluxopt.schema.problems import FluxoptError, Problem, ProblemLog
 
 TABLE = "outcomes"
 REQUIRED = ("unit_id", "decision")
@@ -97,6 +104,8 @@ class ImportResult:
     decisions: dict[str, int] = field(default_factory=dict)
     units_attributed: int = 0
     units_returned: int = 0
+    set_aside: list[Problem] = field(default_factory=list)
+    """Rows not recorded: they would change a recorded attribution (see ``replace``)."""
 
 
 def read_outcomes(path: Path) -> pd.DataFrame:
@@ -120,17 +129,27 @@ def read_outcomes(path: Path) -> pd.DataFrame:
 
 
 def import_outcomes(
-    path: Path, ledger: Ledger, instance: Instance | Path | None = None
+    path: Path,
+    ledger: Ledger,
+    instance: Instance | Path | None = None,
+    *,
+    replace: bool = False,
 ) -> ImportResult:
-    """Check an outcomes file against the ledger and record it in one transaction."""
+    """Check an outcomes file against the ledger and record it in one transaction.
+
+    Without ``replace``, rows that would change a recorded attribution are set aside and
+    listed in the result; the other rows are recorded.
+    """
     frame = read_outcomes(path)
-    rows = check_outcomes(frame, ledger, instance, path.name)
+    rows, set_aside = check_outcomes(frame, ledger, instance, path.name, replace=replace)
     import_row = {
         "file_name": path.name,
         "file_hash": hashlib.sha256(path.read_bytes()).hexdigest(),
         "rows": len(rows),
         "imported_at": now_text(),
     }
+    if rows.empty:
+        return ImportResult(import_id=0, rows=0, set_aside=set_aside)
     pairs = sorted(set(zip(rows["batch_id"], rows["unit_id"], strict=True)))
     import_id = ledger.record_outcomes(import_row, rows, pairs)
     attributing = rows.assign(attributing=rows["decision"].isin(ATTRIBUTING))
@@ -141,13 +160,19 @@ def import_outcomes(
         decisions={str(k): int(v) for k, v in rows["decision"].value_counts().items()},
         units_attributed=int(final.sum()),
         units_returned=int((~final).sum()),
+        set_aside=set_aside,
     )
 
 
 def check_outcomes(
-    frame: pd.DataFrame, ledger: Ledger, instance: Instance | Path | None, file_name: str = TABLE
-) -> pd.DataFrame:
-    """The rows to record for an outcomes file; raise once with every problem found."""
+    frame: pd.DataFrame,
+    ledger: Ledger,
+    instance: Instance | Path | None,
+    file_name: str = TABLE,
+    *,
+    replace: bool = False,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """The rows to record and the rows set aside; raise once with every problem found."""
     log = ProblemLog()
     missing = [c for c in REQUIRED if c not in frame.columns]
     for column in missing:
@@ -169,9 +194,66 @@ def check_outcomes(
     _cell_checks(data, log)
     placed = _place_units(data, ledger, log)
     _applicant_checks(placed, ledger, log)
-    people = _instance_applicants(placed, ledger, instance, log)
+    placed["recorded"] = ""
+    changing = pd.Series(False, index=placed.index) if replace else _reattributions(placed, ledger)
+    set_aside = ProblemLog()
+    for row, unit, text in placed.loc[changing, ["row", "unit_id", "recorded"]].itertuples(
+        index=False
+    ):
+        set_aside.error(
+            TABLE,
+            text,
+            "pass --replace to replace the recorded outcome of this unit",
+            row=int(row),
+            column="unit_id",
+            key=unit,
+        )
+    if log.errors:
+        log.extend(set_aside.problems)
+    kept = placed[~changing].reset_index(drop=True)
+    people = _instance_applicants(kept, ledger, instance, log)
     log.raise_if_errors(f"outcomes file {file_name}")
-    return _rows(placed, ledger, people)
+    return _rows(kept, ledger, people), set_aside.problems
+
+
+def _reattributions(data: pd.DataFrame, ledger: Ledger) -> pd.Series:
+    """Rows on a unit whose recorded attribution the file changes (with a ``recorded`` text).
+
+    A unit's attribution is its attributing decision and applicant; the file changes it when
+    its rows on the unit do not give the same one (another applicant, another decision, or
+    none).
+    """
+    outcomes = ledger.frame(OutcomeRow)
+    imports = ledger.frame(OutcomeImportRow).set_index("import_id")["file_name"]
+    recorded = outcomes[outcomes["decision"].isin(ATTRIBUTING)]
+    if recorded.empty:
+        return pd.Series(False, index=data.index)
+    before = {
+        (b, u): (d, a, str(imports.get(i, "")))
+        for b, u, d, a, i in recorded[
+            ["batch_id", "unit_id", "decision", "applicant_id", "import_id"]
+        ].itertuples(index=False)
+    }
+    given = data[data["decision"].isin(ATTRIBUTING)]
+    after = {
+        (b, u): (d, a)
+        for b, u, d, a in given[["batch_id", "unit_id", "decision", "applicant_id"]].itertuples(
+            index=False
+        )
+    }
+    pairs = list(zip(data["batch_id"], data["unit_id"], strict=True))
+    in_file = set(pairs)
+    changed = {
+        pair: was for pair, was in before.items() if pair in in_file and after.get(pair) != was[:2]
+    }
+    mask = pd.Series([pair in changed for pair in pairs], index=data.index)
+    data.loc[mask, "recorded"] = [
+        f"unit {unit} is already attributed ({changed[(batch, unit)][0]}) to applicant "
+        f"{changed[(batch, unit)][1]} in the batch of {batch} (file "
+        f"{changed[(batch, unit)][2] or '?'}); this row would change that"
+        for batch, unit in (pairs[i] for i in np.flatnonzero(mask.to_numpy()))
+    ]
+    return mask
 
 
 def _pairs(frame: pd.DataFrame) -> pd.MultiIndex:

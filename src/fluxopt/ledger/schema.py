@@ -15,7 +15,16 @@ l'occupation des logements*) did with it:
 - ``outcome_imports`` and ``outcomes``: the committee's decisions, with a snapshot of the
   unit's attributes and the applicant's flags for attributions, so that year-to-date
   counters never need the instance again;
+- ``ledger_state``: one row: the ledger's identity (``ledger_id``, kept by copies of the
+  ledger) and its ``revision``, a counter that every write of decisions or outcomes
+  increases in its own transaction (the optimistic check of :mod:`fluxopt.ledger.lock`);
+- ``ledger_lock``: at most one row per lock name, the batch that holds the ledger;
 - ``schema_version``: the version of this schema the ledger was written with.
+
+A batch is recorded in two steps: ``committed_at`` when its rows are written, then
+``published_at`` when its papers are in their folder (``out_dir``); between the two, the
+batch is *half-published* and ``undo`` holds what undoing it restores. ``stale`` says why a
+batch no longer follows from the year to date (an earlier month was recorded again).
 
 Every table carries plain values (text, integers, floats, booleans); months are
 ``YYYY-MM`` text and dates ISO 8601 text.
@@ -26,7 +35,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the tables below; :mod:`fluxopt.ledger.store` upgrades older ledgers."""
 
 DECISIONS = ("attributed", "holder_candidate", "refused", "no_attribution")
@@ -88,6 +97,41 @@ class BatchRow(Base):
     started_at: Mapped[str] = mapped_column(String(32))
     finished_at: Mapped[str] = mapped_column(String(32))
     fluxopt_version: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[str] = mapped_column(String(32), default="")
+    """Unique id of this recording of the batch; the papers' marker repeats it."""
+    out_dir: Mapped[str] = mapped_column(Text, default="")
+    """Absolute path of the folder the batch's papers are published in."""
+    committed_at: Mapped[str] = mapped_column(String(32), default="")
+    published_at: Mapped[str] = mapped_column(String(32), default="")
+    """Empty while the batch is committed but its papers are not in place."""
+    stale: Mapped[str] = mapped_column(Text, default="")
+    """Why the batch is stale (an earlier month recorded again after it), or empty."""
+    undo: Mapped[str] = mapped_column(Text, default="")
+    """JSON of what undoing a half-published batch restores; emptied once published."""
+
+
+class LedgerStateRow(Base):
+    """The ledger's identity and revision (one row, ``id`` 1)."""
+
+    __tablename__ = "ledger_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ledger_id: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class LockRow(Base):
+    """A lock on the ledger (``name`` ``batch``: one batch at a time) and who holds it."""
+
+    __tablename__ = "ledger_lock"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[str] = mapped_column(String(32))
 
 
 class OrientationRow(Base):

@@ -211,21 +211,38 @@ def _key_text(value: object) -> str | None:
 class FluxoptError(Exception):
     """Base of the errors fluxopt reports to the user as a short message.
 
-    The command line ends with status 2 (invalid input or refused) on this error, 3 on a
-    :class:`ViolationsError` and 4 on a :class:`PartialResultError`.
+    ``exit_code`` is the status the command line ends with (the table of
+    :mod:`fluxopt.cli.exits`): 2 for invalid input or a refusal, 3 for violations found by
+    the verifier, 4 for a partial result.
     """
+
+    exit_code = 2
+    """Exit status of the command line when this error stops it."""
 
 
 class ViolationsError(FluxoptError):
     """The independent verifier found broken hard rules in decisions (exit status 3)."""
 
+    exit_code = 3
+
 
 class PartialResultError(FluxoptError):
-    """Some parts of a run failed while the others finished and were written (status 4)."""
+    """Part of the work was done and part was not (exit status 4); the message says which."""
+
+    exit_code = 4
 
 
 class OutputFolderError(FluxoptError):
     """An output folder or file cannot be written (checked before any work is done)."""
+
+
+class RefusedError(FluxoptError):
+    """fluxopt refuses to act (exit status 2): doing so would lose or corrupt data.
+
+    Raised before anything is written, with what to do instead: an output folder that
+    holds files fluxopt did not write, a busy or half-published ledger, months out of
+    order, an unreadable ledger file.
+    """
 
 
 class InvalidInputError(FluxoptError):
